@@ -1,0 +1,75 @@
+# MesoClinic. `make run` serves the demo clinic; `make test` checks everything. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Benchmarks run on their own PostgreSQL database, seeded at scale on first use.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mesoclinic_bench
+
+.DEFAULT_GOAL := help
+.PHONY: help install browser setup run test test-fast lint format migrations-check bench ci clean
+
+help:
+	@echo "make run        set everything up and serve the demo clinic on http://$(HOST):$(PORT)"
+	@echo "make test       install and run the whole test suite (browser and worker tests included)"
+	@echo "make test-fast  the suite without the browser and worker tests"
+	@echo "make lint       ruff check and format check, migrations check"
+	@echo "make bench      benchmarks on PostgreSQL at scale (BENCH_DATABASE_URL)"
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed node_modules/.installed
+
+# Browser tests use Debian's Chromium; Playwright cannot download its own here.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+setup: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+
+run: setup
+	@echo "Serving on http://$(HOST):$(PORT) with a Celery worker (and beat) on the embedded broker. Ctrl-C stops both."
+	@DJANGO_DEBUG=1 $(BIN)/celery -A mesoclinic worker --beat --concurrency=1 --loglevel=WARNING \
+		--without-gossip --without-mingle --without-heartbeat & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install browser
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not e2e and not worker"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrations-check: install
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) tests/benchmarks/run.py
+
+ci:
+	.ci/run
+
+clean:
+	rm -rf $(VENV) node_modules var db.sqlite3* .pytest_cache .ruff_cache

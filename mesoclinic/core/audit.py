@@ -1,0 +1,55 @@
+"""The audit trail: who saw and changed which patient's data, when, and from where.
+
+Changes are recorded by django-auditlog from model signals (register models with
+`track`); views of clinical pages are recorded explicitly with `record_view`, because
+only the view knows which page was read.
+"""
+
+from auditlog.registry import auditlog
+from django.contrib.contenttypes.models import ContentType
+
+from .models import AuditEntry
+
+
+class PatientDataMixin:
+    """For models that hold one patient's data: ties their audit entries to the patient."""
+
+    audit_patient_field = "patient_id"
+
+    def get_additional_data(self):
+        return {
+            "patient_id": getattr(self, self.audit_patient_field),
+            "label": str(self._meta.verbose_name),
+        }
+
+
+def track(model, **options):
+    """Record every create, change and delete of `model` in the audit trail."""
+    auditlog.register(model, **options)
+    return model
+
+
+def client_ip(request):
+    # Behind a proxy the first X-Forwarded-For address is the client (as auditlog does).
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded:
+        return forwarded.split(",")[0].strip().split("%")[0] or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record_view(request, patient, page, obj=None, **extra):
+    """Record that the signed-in user (or a link holder) read a page of `patient`'s data."""
+    target = obj if obj is not None else patient
+    user = request.user if request.user.is_authenticated else None
+    return AuditEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(target),
+        object_pk=str(target.pk),
+        object_id=target.pk,
+        object_repr=str(target)[:200],
+        action=AuditEntry.Action.ACCESS,
+        actor=user,
+        actor_email=getattr(user, "email", None) or None,
+        remote_addr=client_ip(request),
+        patient_id=patient.pk,
+        additional_data={"page": page, "path": request.path, **extra},
+    )

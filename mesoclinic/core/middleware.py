@@ -1,0 +1,40 @@
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
+from django.shortcuts import resolve_url
+
+SESSION_KEY = "last_activity"
+# Writing the session on every request would cost a database write per page; a minute's
+# resolution is plenty for a 15-minute timeout.
+TOUCH_EVERY_SECONDS = 60
+
+
+class IdleTimeoutMiddleware:
+    """Signs users out after IDLE_TIMEOUT_MINUTES without a request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            last = request.session.get(SESSION_KEY)
+            timeout = settings.IDLE_TIMEOUT_MINUTES * 60
+            if last is not None and now - last > timeout:
+                logout(request)
+                messages.info(
+                    request,
+                    f"You were signed out after {settings.IDLE_TIMEOUT_MINUTES} minutes without activity.",
+                )
+                if request.headers.get("HX-Request"):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)
+                    return response
+                return redirect_to_login(request.get_full_path())
+            if last is None or now - last >= TOUCH_EVERY_SECONDS:
+                request.session[SESSION_KEY] = now
+        return self.get_response(request)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class TreatmentSessionsConfig(AppConfig):
+    # Not "sessions": that label belongs to django.contrib.sessions.
+    name = "mesoclinic.treatment_sessions"
+    label = "treatment_sessions"
+    verbose_name = "Sessions and scheduling"

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from mesoclinic.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("", include("mesoclinic.core.urls")),
+    path("patients/", include("mesoclinic.patients.urls")),
+    path("aftercare/", include("mesoclinic.aftercare.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "mesoclinic.core.errors.permission_denied"
+handler404 = "mesoclinic.core.errors.page_not_found"
+handler500 = "mesoclinic.core.errors.server_error"

@@ -1,0 +1,64 @@
+"""Small helpers the benchmarks share: timing, query counting and a printed report."""
+
+import statistics
+import time
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+
+def timed(fn, repeat=30, warmup=3):
+    """Median and 95th percentile wall time of fn(), in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {
+        "median_ms": statistics.median(samples),
+        "p95_ms": samples[max(0, int(len(samples) * 0.95) - 1)],
+        "n": repeat,
+    }
+
+
+def client_for(user):
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    return client
+
+
+def page_timing(client, url, repeat=30, expect=200, **extra):
+    """Server time of one page through the whole Django stack (no network), and its queries."""
+    response = client.get(url, **extra)
+    assert response.status_code == expect, (url, response.status_code)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url, **extra)
+    # Count now: the captured slice is read from a log that later requests reset.
+    query_count = len(queries)
+    result = timed(lambda: client.get(url, **extra), repeat=repeat)
+    result["queries"] = query_count
+    return result
+
+
+class Report:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, name, result, target_ms=None, note=""):
+        self.rows.append((name, result, target_ms, note))
+        verdict = ""
+        if target_ms is not None:
+            verdict = "OK " if result["median_ms"] <= target_ms else "SLOW"
+            verdict += f" (target < {target_ms} ms)"
+        queries = f"{result['queries']:>3} queries" if "queries" in result else ""
+        print(
+            f"  {name:<58} median {result['median_ms']:8.2f} ms  p95 {result['p95_ms']:8.2f} ms  {queries}  {verdict} {note}",
+            flush=True,
+        )
+
+    def failures(self):
+        return [row for row in self.rows if row[2] is not None and row[1]["median_ms"] > row[2]]

@@ -1,0 +1,63 @@
+"""Shared fixtures. The cast, as in the clinic: Dr. Alice is a practitioner, Sam the
+scheduler runs the front desk, and Pat is a patient with a login of her own."""
+
+import pytest
+from django.test import Client
+
+from tests.factories import PatientFactory, PatientUserFactory, PractitionerFactory, SchedulerFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_quiet(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
+
+
+@pytest.fixture
+def alice(db):
+    return PractitionerFactory(username="alice", first_name="Alice", last_name="Hart")
+
+
+@pytest.fixture
+def sam(db):
+    return SchedulerFactory(username="sam", first_name="Sam", last_name="Reed")
+
+
+@pytest.fixture
+def pat(db):
+    """A patient record with its own login."""
+    user = PatientUserFactory(username="pat", first_name="Pat", last_name="Lowe")
+    return PatientFactory(given_name="Pat", family_name="Lowe", user=user)
+
+
+@pytest.fixture
+def patient(db):
+    return PatientFactory(given_name="Ayla", family_name="Demir")
+
+
+def _client_for(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def alice_client(alice):
+    return _client_for(alice)
+
+
+@pytest.fixture
+def sam_client(sam):
+    return _client_for(sam)
+
+
+@pytest.fixture
+def pat_client(pat):
+    return _client_for(pat.user)
