@@ -49,7 +49,10 @@ class PatientForm(forms.ModelForm):
         error_messages = {
             "given_name": {"required": "Enter the patient's given name."},
             "family_name": {"required": "Enter the patient's family name."},
-            "date_of_birth": {"required": "Enter the date of birth.", "invalid": "Enter a valid date, e.g. 1988-03-14."},
+            "date_of_birth": {
+                "required": "Enter the date of birth.",
+                "invalid": "Enter a valid date, e.g. 1988-03-14.",
+            },
         }
 
     def __init__(self, *args, include_notes=True, **kwargs):
