@@ -307,6 +307,9 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-sessions": {"task": "core.purge_expired_sessions", "schedule": 6 * 60 * 60},
 }
 
+# The clinical knowledge base, drawn from the source documents (load_knowledge loads it).
+FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+
 # --- Forms, logging, audit ------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

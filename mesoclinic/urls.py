@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", include("mesoclinic.core.urls")),
     path("patients/", include("mesoclinic.patients.urls")),
+    path("", include("mesoclinic.screening.urls")),
     path("aftercare/", include("mesoclinic.aftercare.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -21,14 +21,16 @@ class NavItem:
 
 NAVIGATION = (
     NavItem("Today", "treatment_sessions:today", (P,), "bi-sun", ("treatment_sessions:session",)),
-    NavItem("Patients", "patients:list", (P, S), "bi-people", ("patients:", "screening:screening", "plans:")),
+    NavItem(
+        "Patients", "patients:list", (P, S), "bi-people", ("patients:", "screening:new", "screening:detail", "plans:")
+    ),
     NavItem("Calendar", "treatment_sessions:calendar", (P, S), "bi-calendar3", ("treatment_sessions:series",)),
     NavItem(
         "Knowledge base",
         "screening:knowledge",
         (P,),
         "bi-journal-medical",
-        ("screening:knowledge", "screening:rule", "screening:term"),
+        ("screening:knowledge", "screening:rule", "screening:term", "screening:source"),
     ),
     NavItem("Lot recall", "treatment_sessions:recall", (P,), "bi-upc-scan"),
     NavItem("Outbox", "treatment_sessions:outbox", (P, S), "bi-envelope"),

@@ -7,6 +7,7 @@ from django.dispatch import receiver
 
 from .middleware import SESSION_KEY
 from .models import Clinic
+from .selectors import CLINIC_CACHE_KEY
 
 
 @receiver(user_logged_in)
@@ -16,4 +17,4 @@ def start_activity_clock(sender, request, user, **kwargs):
 
 @receiver([post_save, post_delete], sender=Clinic)
 def forget_cached_clinic(sender, **kwargs):
-    cache.delete("core:clinic")
+    cache.delete(CLINIC_CACHE_KEY)

@@ -52,3 +52,13 @@ def _tokenize(query):
     if PHONE_TOKEN.match(query):
         return [query]
     return query.split()
+
+
+def hub_context(patient):
+    """What the practitioner's patient page shows besides identity: each app's summary."""
+    from mesoclinic.screening.selectors import screening_status, screenings_of
+
+    return {
+        "screening_status": screening_status(patient),
+        "screenings": screenings_of(patient, limit=10),
+    }

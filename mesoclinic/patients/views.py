@@ -9,7 +9,7 @@ from mesoclinic.core.permissions import patient_for_staff, staff_required
 
 from . import services
 from .forms import PatientForm, PatientSearchForm
-from .selectors import patient_search
+from .selectors import hub_context, patient_search
 
 PAGE_SIZE = 25
 
@@ -55,7 +55,7 @@ def patient_detail(request, pk):
     patient = patient_for_staff(request, pk)
     if request.user.is_practitioner:
         record_view(request, patient, "patient record")
-        return render(request, "patients/detail.html", {"patient": patient})
+        return render(request, "patients/detail.html", {"patient": patient, **hub_context(patient)})
     record_view(request, patient, "contact details and appointments")
     return render(request, "patients/detail_scheduler.html", {"patient": patient})
 

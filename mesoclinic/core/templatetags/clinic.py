@@ -1,0 +1,94 @@
+"""Template filters for clinical display: severities, verdicts, durations."""
+
+from django import template
+
+register = template.Library()
+
+SEVERITY = {
+    "critical": ("Critical", "bi-x-octagon-fill"),
+    "warning": ("Warning", "bi-exclamation-triangle-fill"),
+    "info": ("Preparation", "bi-info-circle-fill"),
+}
+VERDICT = {
+    "defer": ("Defer treatment", "bi-x-octagon-fill"),
+    "caution": ("Caution", "bi-exclamation-triangle-fill"),
+    "clear": ("Clear", "bi-check-circle-fill"),
+}
+OUTCOME_CSS = {"clear": "clear", "caution": "caution", "overridden": "caution", "deferred": "defer"}
+
+
+@register.filter
+def severity_label(severity):
+    return SEVERITY.get(severity, (severity, ""))[0]
+
+
+@register.filter
+def severity_icon(severity):
+    return SEVERITY.get(severity, ("", "bi-circle"))[1]
+
+
+@register.filter
+def verdict_label(verdict):
+    return VERDICT.get(verdict, (verdict, ""))[0]
+
+
+@register.filter
+def verdict_icon(verdict):
+    return VERDICT.get(verdict, ("", "bi-circle"))[1]
+
+
+@register.filter
+def outcome_css(outcome):
+    return OUTCOME_CSS.get(outcome, "caution")
+
+
+@register.filter
+def hold_duration(hours):
+    """168 -> '7 days', 24 -> '24 hours', 36 -> '36 hours'."""
+    if hours is None:
+        return ""
+    hours = int(hours)
+    if hours >= 48 and hours % 24 == 0:
+        return f"{hours // 24} days"
+    return f"{hours} hour" if hours == 1 else f"{hours} hours"
+
+
+@register.filter
+def by_severity(findings, severity):
+    return [f for f in findings if (f["severity"] if isinstance(f, dict) else f.severity) == severity]
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def get_bound(form, name):
+    """form|get_bound:"conditions" is form["conditions"], for names built in a template."""
+    return form[name]
+
+
+@register.filter
+def field_label(form, name):
+    return form.fields[name].label if name in form.fields else name
+
+
+@register.filter
+def decision_fields(decision_form, finding):
+    """The acknowledge/override controls that belong on one finding's card."""
+    if decision_form is None:
+        return []
+    return decision_form.bound_fields_for(finding["rule"])
+
+
+@register.filter
+def decision_of(screening, rule):
+    return screening.decision_for(rule)
+
+
+@register.filter
+def override_reason(code):
+    from mesoclinic.screening.models import OverrideReason
+
+    return OverrideReason(code).label if code in OverrideReason.values else code

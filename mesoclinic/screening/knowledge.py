@@ -1,0 +1,188 @@
+"""Building the engine's compiled knowledge base from the database, and caching it.
+
+Each process keeps one compiled copy and checks `KnowledgeState.revision` (one small
+query) before using it; any change in the admin or from loaddata bumps the revision, so
+every process reloads on its next screening.
+"""
+
+import hashlib
+import json
+import threading
+
+from django.core.exceptions import ValidationError
+from django.db.models import F
+
+from . import engine
+from .models import EvaluationItem, KnowledgeState, Rule, SourceDocument, Term
+
+_lock = threading.Lock()
+_cached = {"revision": None, "kb": None}
+
+
+class KnowledgeBaseError(Exception):
+    """The knowledge base in the database is inconsistent (a rule cites what is not there)."""
+
+
+def current_revision():
+    state = KnowledgeState.objects.filter(pk=1).values_list("revision", flat=True).first()
+    return state or 0
+
+
+def bump_revision():
+    updated = KnowledgeState.objects.filter(pk=1).update(revision=F("revision") + 1)
+    if not updated:
+        KnowledgeState.objects.get_or_create(pk=1, defaults={"revision": 1})
+
+
+def knowledge_base():
+    """The compiled knowledge base, rebuilt only when the database's revision moved."""
+    revision = current_revision()
+    if _cached["revision"] != revision:
+        with _lock:
+            if _cached["revision"] != revision:
+                _cached["kb"] = build_knowledge_base()
+                _cached["revision"] = revision
+    return _cached["kb"]
+
+
+def build_knowledge_base():
+    documents = {doc.key: doc for doc in SourceDocument.objects.all()}
+    term_rows = list(Term.objects.order_by("kind", "code"))
+    parent_rows = Term.parents.through.objects.values_list("from_term_id", "to_term_id")
+    rules = list(Rule.objects.order_by("position", "code"))
+    items = list(EvaluationItem.objects.order_by("position", "code"))
+    if not rules:
+        raise KnowledgeBaseError("The knowledge base is empty: run `python manage.py load_knowledge`.")
+
+    by_id = {term.pk: term for term in term_rows}
+    parents = {}
+    for child, parent in parent_rows:
+        parents.setdefault(child, []).append(parent)
+    terms, names = {}, {}
+    problems = []
+    for term in term_rows:
+        ancestors = _ancestors(term.pk, parents, by_id)
+        terms[(term.kind, term.code)] = engine.TermInfo(term.kind, term.code, term.label, frozenset(ancestors))
+        for name in [term.code, term.label, *term.synonyms]:
+            key = (term.kind, engine.normalise(name))
+            if names.get(key, term.code) != term.code:
+                problems.append(f"{term.kind} {name!r} names both {names[key]} and {term.code}")
+            names.setdefault(key, term.code)
+
+    specs = []
+    for rule in rules:
+        problems += [f"rule {rule.code}: {p}" for p in _rule_problems(rule, terms, documents)]
+        specs.append(
+            engine.RuleSpec(
+                code=rule.code,
+                severity=rule.severity,
+                title=rule.title,
+                detail=rule.detail,
+                action=rule.action,
+                when=rule.when,
+                hold_substance=rule.hold_substance,
+                hold_hours=rule.hold_hours,
+                sources=tuple((s["document"], s["citation"]) for s in rule.sources),
+                position=rule.position,
+            )
+        )
+    for item in items:
+        problems += [f"evaluation item {item.code}: {p}" for p in _source_problems(item.sources, documents)]
+    if problems:
+        raise KnowledgeBaseError("; ".join(problems))
+    return engine.KnowledgeBase(
+        terms=terms,
+        names=names,
+        rules=tuple(specs),
+        documents={key: doc.title for key, doc in documents.items()},
+        version=_version(documents.values(), term_rows, parents, by_id, rules, items),
+    )
+
+
+def _ancestors(term_id, parents, by_id, seen=None):
+    """The codes of a term and every class above it. Classes never cross kinds."""
+    seen = seen or set()
+    term = by_id[term_id]
+    codes = {term.code}
+    for parent_id in parents.get(term_id, ()):
+        if parent_id in seen or by_id[parent_id].kind != term.kind:
+            continue
+        codes |= _ancestors(parent_id, parents, by_id, seen | {term_id})
+    return codes
+
+
+def _rule_problems(rule, terms, documents):
+    problems = engine.clause_problems(rule.when, set(terms))
+    if rule.severity not in engine.SEVERITY_RANK:
+        problems.append(f"severity {rule.severity!r} is not critical, warning or info")
+    if bool(rule.hold_substance) != (rule.hold_hours is not None):
+        problems.append("a hold needs both a substance and hours")
+    return problems + _source_problems(rule.sources, documents)
+
+
+def _source_problems(sources, documents):
+    if not isinstance(sources, list) or not sources:
+        return ["cites no source; every rule rests on at least one document"]
+    problems = []
+    for source in sources:
+        if not isinstance(source, dict) or set(source) != {"document", "citation"}:
+            problems.append(f"source {source!r} must be {{document, citation}}")
+        elif source["document"] not in documents:
+            problems.append(f"cites unknown document {source['document']!r}")
+        elif not str(source["citation"]).strip():
+            problems.append(f"citation of {source['document']} names no section")
+    return problems
+
+
+def validate_rule_fields(rule):
+    """For the admin: refuse a rule that the engine could not use, before it is saved."""
+    terms = set(Term.objects.values_list("kind", "code"))
+    documents = set(SourceDocument.objects.values_list("key", flat=True))
+    problems = _rule_problems(rule, dict.fromkeys(terms), documents)
+    if problems:
+        raise ValidationError(problems)
+
+
+def _version(documents, terms, parents, by_id, rules, items):
+    """A fingerprint of the whole knowledge base: it changes whenever any of it changes."""
+    content = {
+        "documents": [
+            [d.key, d.title, d.author, d.year, d.publication] for d in sorted(documents, key=lambda d: d.key)
+        ],
+        "terms": [
+            [t.kind, t.code, t.label, sorted(by_id[p].code for p in parents.get(t.pk, ())), sorted(t.synonyms)]
+            for t in terms
+        ],
+        "rules": [
+            [
+                r.code,
+                r.severity,
+                r.title,
+                r.detail,
+                r.action,
+                r.when,
+                r.hold_substance,
+                r.hold_hours,
+                r.sources,
+                r.position,
+            ]
+            for r in rules
+        ],
+        "evaluation": [[i.code, i.label, i.help_text, i.sources, i.position] for i in items],
+    }
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return f"kb-{digest[:12]}"
+
+
+def vocabulary():
+    """Every term by kind: {kind: {code: {"label", "classes", "synonyms"}}}, codes sorted."""
+    kb = knowledge_base()
+    result = {kind: {} for kind in ("condition", "medication", "ingredient", "allergen", "area", "indication")}
+    for term in Term.objects.order_by("kind", "code"):
+        info = kb.terms[(term.kind, term.code)]
+        result[term.kind][term.code] = {
+            "label": term.label,
+            "classes": sorted(info.ancestors - {term.code}),
+            "synonyms": term.synonyms,
+        }
+    return result

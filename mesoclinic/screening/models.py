@@ -1,0 +1,242 @@
+"""The knowledge base (documents, vocabulary, rules) and the screenings recorded with it.
+
+The knowledge base is data, loaded from fixtures/ and editable in the admin. Every rule
+cites the documents it rests on. Any change bumps `KnowledgeState.revision`, which tells
+every process to reload its compiled copy (see knowledge.py).
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from mesoclinic.core.audit import PatientDataMixin
+
+
+class SourceDocument(models.Model):
+    """One of the documents the clinical knowledge is drawn from (see fixtures/sources.yaml)."""
+
+    key = models.SlugField(primary_key=True, max_length=40, help_text="Citation key, e.g. guide-2024.")
+    title = models.CharField(max_length=300)
+    author = models.CharField(max_length=200, blank=True)
+    year = models.PositiveSmallIntegerField()
+    publication = models.CharField(max_length=300, blank=True)
+    summary = models.TextField(blank=True, help_text="What the document is, in a sentence or two.")
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self):
+        return self.key
+
+    def get_absolute_url(self):
+        return reverse("screening:source", args=[self.key])
+
+
+class TermKind(models.TextChoices):
+    CONDITION = "condition", "Condition"
+    MEDICATION = "medication", "Medication"
+    INGREDIENT = "ingredient", "Ingredient"
+    ALLERGEN = "allergen", "Other allergen"
+    AREA = "area", "Area"
+    INDICATION = "indication", "Indication"
+
+
+class TermManager(models.Manager):
+    def get_by_natural_key(self, kind, code):
+        return self.get(kind=kind, code=code)
+
+
+class Term(models.Model):
+    """A word of the vocabulary: a condition, medication, ingredient, area or indication.
+
+    Terms form classes through `parents`: lupus is an autoimmune disease, ibuprofen an NSAID.
+    A rule about a class fires for every member. Codes are unique within a kind only:
+    minoxidil is both a medication a patient takes and an ingredient of a cocktail.
+    """
+
+    kind = models.CharField(max_length=12, choices=TermKind.choices)
+    code = models.SlugField(max_length=60, allow_unicode=False)
+    label = models.CharField(max_length=120)
+    parents = models.ManyToManyField("self", symmetrical=False, related_name="children", blank=True)
+    synonyms = models.JSONField(default=list, blank=True, help_text="Other words that mean this term.")
+    description = models.TextField(blank=True)
+    is_selectable = models.BooleanField(
+        default=True, help_text="Offered as a tick box on the screening form (classes usually are too)."
+    )
+
+    objects = TermManager()
+
+    class Meta:
+        ordering = ["kind", "label"]
+        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="term_unique_code_per_kind")]
+
+    def __str__(self):
+        return self.label
+
+    def natural_key(self):
+        return (self.kind, self.code)
+
+    def get_absolute_url(self):
+        return reverse("screening:term", args=[self.kind, self.code])
+
+    def clean(self):
+        if not isinstance(self.synonyms, list) or not all(isinstance(s, str) for s in self.synonyms):
+            raise ValidationError({"synonyms": 'A list of words, e.g. ["Advil", "Nurofen"].'})
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical", "Critical: defer treatment"
+    WARNING = "warning", "Warning: practitioner decides"
+    INFO = "info", "Preparation or note"
+
+
+class Rule(models.Model):
+    """What the engine checks. `when` is a small condition language (see engine.py).
+
+    `sources` is a list of {"document": key, "citation": section}; every rule cites at
+    least one document, and the loader refuses a rule whose document does not exist.
+    """
+
+    code = models.SlugField(primary_key=True, max_length=60)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    title = models.CharField(max_length=160)
+    detail = models.TextField(help_text="Why this matters, in our own words.")
+    action = models.TextField(help_text="What the practitioner should do.")
+    when = models.JSONField(help_text='When the rule fires, e.g. {"condition": "autoimmune_disease"}.')
+    hold_substance = models.CharField(max_length=120, blank=True, help_text="What the patient must stop, if anything.")
+    hold_hours = models.PositiveIntegerField(null=True, blank=True, help_text="How long before the session.")
+    sources = models.JSONField(help_text='[{"document": "guide-2024", "citation": "section name"}]')
+    position = models.PositiveSmallIntegerField(default=100, help_text="Order within its severity.")
+
+    class Meta:
+        ordering = ["position", "code"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("screening:rule", args=[self.code])
+
+    def clean(self):
+        if bool(self.hold_substance) != (self.hold_hours is not None):
+            raise ValidationError("A hold needs both a substance and the hours before the session.")
+        from .knowledge import validate_rule_fields
+
+        validate_rule_fields(self)
+
+
+class EvaluationItem(models.Model):
+    """A step of the pre-treatment evaluation the practitioner ticks off (cited)."""
+
+    code = models.SlugField(primary_key=True, max_length=60)
+    label = models.CharField(max_length=200)
+    help_text = models.TextField(blank=True)
+    sources = models.JSONField()
+    position = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["position", "code"]
+
+    def __str__(self):
+        return self.label
+
+
+class KnowledgeState(models.Model):
+    """One row. Its revision goes up whenever any knowledge-base row changes."""
+
+    revision = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"knowledge base revision {self.revision}"
+
+
+class Verdict(models.TextChoices):
+    CLEAR = "clear", "Clear"
+    CAUTION = "caution", "Caution"
+    DEFER = "defer", "Defer"
+
+
+class Outcome(models.TextChoices):
+    """What the practitioner may do after this screening, overrides taken into account."""
+
+    CLEAR = "clear", "Clear to treat"
+    CAUTION = "caution", "Treat with care (warnings acknowledged)"
+    OVERRIDDEN = "overridden", "Cleared by override"
+    DEFERRED = "deferred", "Deferred"
+
+
+class OverrideReason(models.TextChoices):
+    SPECIALIST_CLEARANCE = "specialist_clearance", "Specialist clearance on file"
+    CONDITION_RESOLVED = "condition_resolved", "Condition resolved or controlled"
+    NOT_APPLICABLE = "not_applicable_to_area", "Does not apply to the planned area"
+    ENTERED_IN_ERROR = "entered_in_error", "Answer entered in error"
+
+
+class ScreeningKind(models.TextChoices):
+    CONSULTATION = "consultation", "Screening"
+    DAY_CHECK = "day_check", "Re-check on the day"
+
+
+class ScreeningQuerySet(models.QuerySet):
+    def for_patient(self, patient):
+        return self.filter(patient=patient).order_by("-recorded_at", "-id")
+
+
+class Screening(PatientDataMixin, models.Model):
+    """A screening as it was recorded: answers, findings, the rules version, who and when.
+
+    Never edited afterwards: a correction is a new screening. The newest screening of a
+    patient supersedes the older ones.
+    """
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="screenings")
+    kind = models.CharField(max_length=20, choices=ScreeningKind.choices, default=ScreeningKind.CONSULTATION)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    answers = models.JSONField(help_text="The answers as the engine read them (vocabulary codes).")
+    findings = models.JSONField(help_text="The engine's findings, as shown to the practitioner.")
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    rules_version = models.CharField(max_length=40)
+    decisions = models.JSONField(
+        default=list, help_text="Acknowledged warnings and overridden critical findings, with reasons."
+    )
+    evaluation = models.JSONField(default=dict, help_text="The pre-treatment evaluation steps done.")
+    goals = models.TextField("reasons for treatment", blank=True)
+    previous_treatments = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+
+    objects = ScreeningQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["patient", "-recorded_at"], name="screening_patient_recent")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.recorded_at:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self):
+        return reverse("screening:detail", args=[self.pk])
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError("A recorded screening cannot be changed; record a new one.")
+        if self.expires_at is None:
+            self.expires_at = self.recorded_at + datetime.timedelta(days=settings.SCREENING_VALID_DAYS)
+        super().save(*args, **kwargs)
+
+    @property
+    def holds(self):
+        return [finding for finding in self.findings if finding.get("hold")]
+
+    @property
+    def is_deferred(self):
+        return self.outcome == Outcome.DEFERRED
+
+    def decision_for(self, rule_code):
+        return next((d for d in self.decisions if d["rule"] == rule_code), None)

@@ -1,0 +1,203 @@
+"""Reads for screening pages: the patient's current screening and what it means."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from mesoclinic.core.selectors import current_clinic
+
+from . import engine
+from .knowledge import knowledge_base
+from .models import EvaluationItem, Outcome, Screening, SourceDocument, Term, TermKind
+
+
+def clinic_today():
+    """Today in the clinic's own time zone: treatment dates are the clinic's dates."""
+    return datetime.datetime.now(current_clinic().zone).date()
+
+
+@dataclass(frozen=True)
+class ScreeningStatus:
+    """Where a patient stands: their newest screening and whether it still holds."""
+
+    screening: Screening | None
+    is_current: bool
+    lapsed_because: str = ""
+
+    @property
+    def outcome(self):
+        return self.screening.outcome if self.screening else None
+
+    @property
+    def allows_treatment(self):
+        return self.is_current and self.outcome != Outcome.DEFERRED
+
+    @property
+    def css(self):
+        if not self.screening or not self.is_current:
+            return "is-info"
+        return {"clear": "is-clear", "caution": "is-caution", "overridden": "is-caution", "deferred": "is-defer"}[
+            self.outcome
+        ]
+
+
+def screening_status(patient, now=None):
+    screening = Screening.objects.for_patient(patient).select_related("recorded_by").first()
+    return status_of(screening, patient, now)
+
+
+def status_of(screening, patient, now=None):
+    """Is `screening` (the patient's newest) still current? It lapses after the configured
+    number of days, and when the answers it rests on no longer match the patient."""
+    if screening is None:
+        return ScreeningStatus(None, False, "no screening yet")
+    now = now or timezone.now()
+    if now >= screening.expires_at:
+        return ScreeningStatus(screening, False, f"expired on {timezone.localtime(screening.expires_at):%d %b %Y}")
+    if screening.answers.get("date_of_birth") != patient.date_of_birth.isoformat():
+        return ScreeningStatus(screening, False, "the date of birth changed since")
+    return ScreeningStatus(screening, True)
+
+
+def screenings_of(patient, limit=20):
+    return list(Screening.objects.for_patient(patient).select_related("recorded_by")[:limit])
+
+
+# --- The knowledge base pages -------------------------------------------------------------
+
+SEVERITY_ORDER = ("critical", "warning", "info")
+
+
+def _rule_terms(clause, kb):
+    """The vocabulary terms a rule's condition names, with every member of each class."""
+    ((key, value),) = clause.items()
+    if key in ("any", "all"):
+        found = []
+        for part in value:
+            found += [t for t in _rule_terms(part, kb) if t not in found]
+        return found
+    if key in engine.TERM_CLAUSES:
+        for kind in engine.TERM_CLAUSES[key][1]:
+            if (kind, value) in kb.terms:
+                members = sorted(kb.members(kind, value), key=lambda i: (i.code != value, i.label.casefold()))
+                return [(kind, info) for info in members]
+    return []
+
+
+def describe_when(clause, kb):
+    """A rule's condition in words: 'condition: Autoimmune disease, or medication: ...'."""
+    ((key, value),) = clause.items()
+    if key == "any":
+        return " or ".join(
+            f"({describe_when(part, kb)})" if "all" in part else describe_when(part, kb) for part in value
+        )
+    if key == "all":
+        return " and ".join(describe_when(part, kb) for part in value)
+    if key in engine.TERM_CLAUSES:
+        kind = next((k for k in engine.TERM_CLAUSES[key][1] if (k, value) in kb.terms), None)
+        label = kb.terms[(kind, value)].label if kind else value
+        return f"{key.replace('_', ' ')} is {label} (or one of its kind)"
+    return {
+        "always": "always (every screening)",
+        "flag": f"patient is {engine.FLAG_LABELS.get(value, value)}",
+        "age_below": f"younger than {value} on the treatment date",
+        "skin_type_at_least": f"Fitzpatrick skin type {value} or darker",
+        "any_allergy": "any allergy is recorded",
+        "allergy_to_planned_ingredient": "an allergy meets a planned ingredient (or its class)",
+    }[key]
+
+
+def rule_index(query="", severity=""):
+    kb = knowledge_base()
+    needle = query.casefold()
+    rules = []
+    for rule in kb.rules:
+        if severity and rule.severity != severity:
+            continue
+        terms = _rule_terms(rule.when, kb)
+        haystack = " ".join(
+            [rule.code, rule.title, rule.detail, rule.action, rule.hold_substance]
+            + [info.label for _, info in terms]
+            + [f"{doc} {citation}" for doc, citation in rule.sources]
+        ).casefold()
+        if needle and needle not in haystack:
+            continue
+        rules.append({"rule": rule, "terms": terms[:8], "more_terms": max(0, len(terms) - 8)})
+    groups = [(sev, [r for r in rules if r["rule"].severity == sev]) for sev in SEVERITY_ORDER]
+    return {
+        "groups": [(sev, items) for sev, items in groups if items],
+        "count": len(rules),
+        "total": len(kb.rules),
+        "query": query,
+        "severity": severity,
+        "documents": kb.documents,
+        "rules_version": kb.version,
+    }
+
+
+def rule_detail(code):
+    kb = knowledge_base()
+    rule = next((r for r in kb.rules if r.code == code), None)
+    if rule is None:
+        return None
+    return {
+        "rule": rule,
+        "terms": _rule_terms(rule.when, kb),
+        "when_text": describe_when(rule.when, kb),
+        "documents": kb.documents,
+        "rules_version": kb.version,
+    }
+
+
+def vocabulary_index(query=""):
+    kb = knowledge_base()
+    needle = engine.normalise(query) if query else ""
+    by_kind = {kind: [] for kind, _ in TermKind.choices}
+    names_by_code = {}
+    for (kind, name), code in kb.names.items():
+        names_by_code.setdefault((kind, code), []).append(name)
+    for (kind, code), info in sorted(kb.terms.items(), key=lambda item: item[1].label.casefold()):
+        if needle and not any(needle in name for name in names_by_code[(kind, code)]):
+            continue
+        classes = [kb.terms[(kind, c)] for c in sorted(info.ancestors - {code})]
+        by_kind[kind].append({"info": info, "classes": classes})
+    return {
+        "kinds": [(label, kind, by_kind[kind]) for kind, label in TermKind.choices if by_kind[kind]],
+        "query": query,
+        "count": sum(len(items) for items in by_kind.values()),
+    }
+
+
+def term_detail(kind, code):
+    kb = knowledge_base()
+    info = kb.terms.get((kind, code))
+    if info is None:
+        return None
+    term = Term.objects.get(kind=kind, code=code)
+    classes = [kb.terms[(kind, c)] for c in sorted(info.ancestors - {code})]
+    members = [m for m in kb.members(kind, code) if m.code != code]
+    rules = [r for r in kb.rules if any(t.code in info.ancestors and k == kind for k, t in _rule_terms(r.when, kb))]
+    return {"term": term, "info": info, "classes": classes, "members": members, "rules": rules}
+
+
+def source_detail(key):
+    document = SourceDocument.objects.filter(key=key).first()
+    if document is None:
+        return None
+    kb = knowledge_base()
+    citing = [
+        (rule, [citation for doc, citation in rule.sources if doc == key])
+        for rule in kb.rules
+        if any(doc == key for doc, _ in rule.sources)
+    ]
+    items = [
+        (item, [s["citation"] for s in item.sources if s["document"] == key])
+        for item in EvaluationItem.objects.all()
+        if any(s["document"] == key for s in item.sources)
+    ]
+    return {"document": document, "rules": citing, "evaluation_items": items, "documents": kb.documents}
+
+
+def source_documents():
+    return list(SourceDocument.objects.all())
