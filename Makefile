@@ -38,6 +38,7 @@ browser:
 
 setup: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_knowledge
 	$(PY) manage.py seed_demo
 
 run: setup

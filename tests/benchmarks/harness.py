@@ -31,15 +31,24 @@ def client_for(user):
     return client
 
 
-def page_timing(client, url, repeat=30, expect=200, **extra):
-    """Server time of one page through the whole Django stack (no network), and its queries."""
-    response = client.get(url, **extra)
+def page_timing(client, url, repeat=30, expect=200, data=None, **extra):
+    """Server time of one page through the whole Django stack (no network), and its queries.
+
+    With `data` it is a POST of that form data, as htmx sends it.
+    """
+
+    def request():
+        if data is None:
+            return client.get(url, **extra)
+        return client.post(url, data, **extra)
+
+    response = request()
     assert response.status_code == expect, (url, response.status_code)
     with CaptureQueriesContext(connection) as queries:
-        client.get(url, **extra)
+        request()
     # Count now: the captured slice is read from a log that later requests reset.
     query_count = len(queries)
-    result = timed(lambda: client.get(url, **extra), repeat=repeat)
+    result = timed(request, repeat=repeat)
     result["queries"] = query_count
     return result
 
