@@ -18,7 +18,10 @@ from tests.benchmarks.harness import client_for, page_timing
 
 def _batch(size, kb, seed=7):
     rng = random.Random(seed)
-    codes = {kind: sorted(code for (k, code) in kb.terms if k == kind) for kind in ("condition", "medication", "ingredient", "area", "indication")}
+    codes = {
+        kind: sorted(code for (k, code) in kb.terms if k == kind)
+        for kind in ("condition", "medication", "ingredient", "area", "indication")
+    }
     batch = []
     for _ in range(size):
         batch.append(
@@ -77,5 +80,7 @@ def run(report):
         "HTTP_HX_REQUEST": "true",
     }
     headers = {"HTTP_HX_REQUEST": data.pop("HTTP_HX_REQUEST")}
-    report.add("live evaluation request (htmx), 9 findings", page_timing(client, url, data=data, **headers), target_ms=30)
+    report.add(
+        "live evaluation request (htmx), 9 findings", page_timing(client, url, data=data, **headers), target_ms=30
+    )
     report.add("screening form page", page_timing(client, f"/patients/{patient.pk}/screenings/new/"))
