@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("mesoclinic.core.urls")),
     path("patients/", include("mesoclinic.patients.urls")),
     path("", include("mesoclinic.screening.urls")),
+    path("", include("mesoclinic.plans.urls")),
     path("aftercare/", include("mesoclinic.aftercare.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -22,7 +22,11 @@ class NavItem:
 NAVIGATION = (
     NavItem("Today", "treatment_sessions:today", (P,), "bi-sun", ("treatment_sessions:session",)),
     NavItem(
-        "Patients", "patients:list", (P, S), "bi-people", ("patients:", "screening:new", "screening:detail", "plans:")
+        "Patients",
+        "patients:list",
+        (P, S),
+        "bi-people",
+        ("patients:", "screening:new", "screening:detail", "plans:new", "plans:detail", "plans:edit", "plans:consent"),
     ),
     NavItem("Calendar", "treatment_sessions:calendar", (P, S), "bi-calendar3", ("treatment_sessions:series",)),
     NavItem(
@@ -30,7 +34,14 @@ NAVIGATION = (
         "screening:knowledge",
         (P,),
         "bi-journal-medical",
-        ("screening:knowledge", "screening:rule", "screening:term", "screening:source"),
+        (
+            "screening:knowledge",
+            "screening:rule",
+            "screening:term",
+            "screening:source",
+            "plans:protocol",
+            "plans:product",
+        ),
     ),
     NavItem("Lot recall", "treatment_sessions:recall", (P,), "bi-upc-scan"),
     NavItem("Outbox", "treatment_sessions:outbox", (P, S), "bi-envelope"),

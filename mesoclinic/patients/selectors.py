@@ -56,9 +56,13 @@ def _tokenize(query):
 
 def hub_context(patient):
     """What the practitioner's patient page shows besides identity: each app's summary."""
+    from mesoclinic.plans.selectors import plans_of
     from mesoclinic.screening.selectors import screening_status, screenings_of
 
+    plans = plans_of(patient)
     return {
         "screening_status": screening_status(patient),
         "screenings": screenings_of(patient, limit=10),
+        "plans": plans,
+        "active_plan": next((plan for plan in plans if plan.is_active), None),
     }

@@ -62,7 +62,16 @@ def screening_new(request, patient_pk):
                     messages.success(request, f"Screening saved: {screening.get_outcome_display().lower()}.")
                     return redirect(screening)
     else:
-        form = _forms(request, patient, kb, initial=_initial(status.screening, kb))
+        initial = _initial(status.screening, kb)
+        plan = _plan_context(request, patient)
+        if plan is not None:
+            # Screening for a plan: its areas, ingredients and indication are what must be covered.
+            initial["areas"] = sorted(set(initial.get("areas", [])) | {t.code for t in plan.areas.all()})
+            initial["ingredients"] = sorted(
+                set(initial.get("ingredients", [])) | {t.code for t in plan.ingredients.all()}
+            )
+            initial["indication"] = plan.indication.code
+        form = _forms(request, patient, kb, initial=initial)
         record_view(request, patient, "screening form")
     return render(
         request,
@@ -101,6 +110,15 @@ def screening_evaluate(request, patient_pk):
             "documents": kb.documents,
         },
     )
+
+
+def _plan_context(request, patient):
+    from mesoclinic.plans.models import Plan
+
+    plan_id = request.GET.get("plan", "")
+    if not plan_id.isdigit():
+        return None
+    return Plan.objects.filter(pk=int(plan_id), patient=patient).prefetch_related("areas", "ingredients").first()
 
 
 def _initial(previous, kb):

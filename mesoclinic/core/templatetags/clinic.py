@@ -92,3 +92,13 @@ def override_reason(code):
     from mesoclinic.screening.models import OverrideReason
 
     return OverrideReason(code).label if code in OverrideReason.values else code
+
+
+@register.filter
+def checkbox_groups(form, name):
+    """A tick-box field's boxes under their group labels, in the order of its choices."""
+    widgets = iter(form[name].subwidgets)
+    choices = form.fields[name].choices
+    if choices and isinstance(choices[0][1], (list, tuple)):
+        return [(group, [next(widgets) for _ in options]) for group, options in choices]
+    return [("", list(widgets))]

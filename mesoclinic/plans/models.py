@@ -1,0 +1,326 @@
+"""Treatment plans, the protocols they start from, and the patient's consent.
+
+Protocols, the ingredient catalogue and consent clauses are clinical knowledge: fixtures
+drawn from the source documents, cited like the screening rules. Products are the clinic's
+own catalogue.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from mesoclinic.core.audit import PatientDataMixin
+
+from . import limits
+
+
+class Technique(models.TextChoices):
+    NAPPAGE = "nappage", "Nappage (many superficial injections)"
+    PAPULE = "papule", "Papule (small intradermal blebs)"
+    POINT_BY_POINT = "point_by_point", "Point by point (deeper single points)"
+    MESOGUN = "mesogun", "Mesogun (automatic, controlled depth and dose)"
+    NEEDLE_FREE = "needle_free", "Needle-free (electroporation; less penetration)"
+
+
+class CombinationTreatment(models.TextChoices):
+    MICRONEEDLING = "microneedling", "Microneedling"
+    LASER = "laser", "Laser therapy"
+    MINOXIDIL = "minoxidil", "Minoxidil"
+    DUTASTERIDE = "dutasteride", "Dutasteride"
+
+
+class Protocol(models.Model):
+    """The usual way to treat one indication, as the documents describe it (fixtures/protocols.yaml).
+
+    `spacing` is a list of phases, e.g. [{"intervals": 3, "days": 7}, {"intervals": 2, "days": 14},
+    {"days": 28}]: the first three gaps between sessions are a week, the next two a fortnight,
+    and the rest four weeks. The last phase may omit "intervals" and then repeats.
+    """
+
+    code = models.SlugField(primary_key=True, max_length=40)
+    indication = models.OneToOneField(
+        "screening.Term", on_delete=models.PROTECT, related_name="protocol", limit_choices_to={"kind": "indication"}
+    )
+    title = models.CharField(max_length=120)
+    summary = models.TextField(help_text="What the treatment aims at, in plain words.")
+    areas = models.ManyToManyField("screening.Term", related_name="+", limit_choices_to={"kind": "area"})
+    default_areas = models.ManyToManyField(
+        "screening.Term", related_name="+", blank=True, limit_choices_to={"kind": "area"}
+    )
+    ingredients = models.ManyToManyField("screening.Term", related_name="+", limit_choices_to={"kind": "ingredient"})
+    default_ingredients = models.ManyToManyField(
+        "screening.Term", related_name="+", blank=True, limit_choices_to={"kind": "ingredient"}
+    )
+    techniques = models.JSONField(help_text="Technique codes used for this indication.")
+    default_technique = models.CharField(max_length=20, choices=Technique.choices)
+    depth_min_mm = models.DecimalField(max_digits=3, decimal_places=1)
+    depth_max_mm = models.DecimalField(max_digits=3, decimal_places=1)
+    default_depth_mm = models.DecimalField(max_digits=3, decimal_places=1)
+    gauge_min = models.PositiveSmallIntegerField()
+    gauge_max = models.PositiveSmallIntegerField()
+    default_gauge = models.PositiveSmallIntegerField()
+    session_minutes_min = models.PositiveSmallIntegerField()
+    session_minutes_max = models.PositiveSmallIntegerField()
+    default_session_minutes = models.PositiveSmallIntegerField()
+    sessions_min = models.PositiveSmallIntegerField()
+    sessions_max = models.PositiveSmallIntegerField()
+    default_sessions = models.PositiveSmallIntegerField()
+    spacing = models.JSONField(help_text="Phases of the gaps between sessions (see the class docstring).")
+    min_interval_days = models.PositiveSmallIntegerField(help_text="Sessions closer than this are flagged.")
+    max_interval_days = models.PositiveSmallIntegerField(help_text="Gaps longer than this are flagged.")
+    combinations = models.JSONField(
+        default=list, blank=True, help_text="Combination treatments the documents describe."
+    )
+    outcome_measures = models.JSONField(default=list, help_text="What to measure to track progress.")
+    evidence = models.TextField(blank=True, help_text="What the cited studies found, with their session counts.")
+    sources = models.JSONField(help_text='[{"document": "guide-2024", "citation": "section"}]')
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("plans:protocol", args=[self.code])
+
+    def clean(self):
+        problems = limits.protocol_problems(self)
+        if problems:
+            raise ValidationError(problems)
+
+    @cached_property
+    def usual_area_codes(self):
+        return [term.code for term in self.areas.all()]
+
+    @cached_property
+    def usual_ingredient_codes(self):
+        return [term.code for term in self.ingredients.all()]
+
+    def default_intervals(self, sessions):
+        """The gaps (in days) between `sessions` sessions, following the phases."""
+        return limits.intervals_from_phases(self.spacing, sessions)
+
+
+class IngredientInfo(models.Model):
+    """The catalogue entry of an ingredient: what it is used for (fixtures/ingredients.yaml)."""
+
+    term = models.OneToOneField(
+        "screening.Term",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="catalogue",
+        limit_choices_to={"kind": "ingredient"},
+    )
+    plain_name = models.CharField(max_length=120, help_text="What a patient would understand.")
+    indications = models.ManyToManyField("screening.Term", related_name="+", limit_choices_to={"kind": "indication"})
+    notes = models.TextField(blank=True)
+    sources = models.JSONField()
+
+    class Meta:
+        verbose_name = "ingredient"
+        ordering = ["term__label"]
+
+    def __str__(self):
+        return self.term.label
+
+
+class Product(models.Model):
+    """A product the clinic stocks: a brand's cocktail, with its ingredients."""
+
+    name = models.CharField(max_length=120)
+    manufacturer = models.CharField(max_length=120, blank=True)
+    ingredients = models.ManyToManyField(
+        "screening.Term", related_name="products", limit_choices_to={"kind": "ingredient"}
+    )
+    notes = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["name", "manufacturer"], name="product_unique_name")]
+
+    def __str__(self):
+        return f"{self.name} ({self.manufacturer})" if self.manufacturer else self.name
+
+
+class ConsentClause(models.Model):
+    """A paragraph of the consent document, cited (fixtures/consent.yaml).
+
+    Clauses without indications apply to every plan.
+    """
+
+    code = models.SlugField(primary_key=True, max_length=60)
+    heading = models.CharField(max_length=160)
+    text = models.TextField()
+    indications = models.ManyToManyField(
+        "screening.Term", related_name="+", blank=True, limit_choices_to={"kind": "indication"}
+    )
+    position = models.PositiveSmallIntegerField(default=100)
+    sources = models.JSONField()
+
+    class Meta:
+        ordering = ["position", "code"]
+
+    def __str__(self):
+        return self.heading
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    STOPPED = "stopped", "Stopped"
+
+
+class PlanQuerySet(models.QuerySet):
+    def for_patient(self, patient):
+        return self.filter(patient=patient).order_by("-created_at", "-id")
+
+    def active(self):
+        return self.filter(status=PlanStatus.ACTIVE)
+
+
+class Plan(PatientDataMixin, models.Model):
+    """What to treat, where, with what, how deep, how many sessions and how far apart.
+
+    Its status changes only through services (plan_activate, plan_stop, ...): activation
+    is gated on a current screening that covers the plan, and on signed consent.
+    """
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="plans")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="plans")
+    indication = models.ForeignKey(
+        "screening.Term", on_delete=models.PROTECT, related_name="+", limit_choices_to={"kind": "indication"}
+    )
+    areas = models.ManyToManyField("screening.Term", related_name="+", limit_choices_to={"kind": "area"})
+    ingredients = models.ManyToManyField("screening.Term", related_name="+", limit_choices_to={"kind": "ingredient"})
+    products = models.ManyToManyField(Product, related_name="plans", blank=True)
+    technique = models.CharField(max_length=20, choices=Technique.choices)
+    depth_mm = models.DecimalField(
+        "depth (mm)",
+        max_digits=3,
+        decimal_places=1,
+        validators=[MinValueValidator(limits.SANE_DEPTH_MM[0]), MaxValueValidator(limits.SANE_DEPTH_MM[1])],
+    )
+    needle_gauge = models.PositiveSmallIntegerField(
+        "needle gauge (G)",
+        validators=[MinValueValidator(limits.SANE_GAUGE[0]), MaxValueValidator(limits.SANE_GAUGE[1])],
+    )
+    session_minutes = models.PositiveSmallIntegerField(
+        "session length (minutes)",
+        validators=[MinValueValidator(limits.SANE_MINUTES[0]), MaxValueValidator(limits.SANE_MINUTES[1])],
+    )
+    sessions_planned = models.PositiveSmallIntegerField(
+        "number of sessions",
+        validators=[MinValueValidator(limits.SANE_SESSIONS[0]), MaxValueValidator(limits.SANE_SESSIONS[1])],
+    )
+    intervals = models.JSONField(help_text="Days between consecutive sessions.")
+    combinations = models.JSONField(default=list, blank=True)
+    combination_notes = models.CharField(max_length=300, blank=True)
+    goals = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    screening = models.ForeignKey(
+        "screening.Screening",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="plans",
+        help_text="The screening the plan was activated on.",
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.TextField(blank=True)
+
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["patient", "status"], name="plan_patient_status")]
+
+    def __str__(self):
+        return f"{self.indication.label} plan ({self.get_status_display().lower()})"
+
+    def get_absolute_url(self):
+        return reverse("plans:detail", args=[self.pk])
+
+    @property
+    def is_draft(self):
+        return self.status == PlanStatus.DRAFT
+
+    @property
+    def is_active(self):
+        return self.status == PlanStatus.ACTIVE
+
+    @property
+    def minimum_spacing_days(self):
+        return self.protocol.min_interval_days
+
+
+class Consent(PatientDataMixin, models.Model):
+    """The patient's signed consent to a plan, stored as it was shown and never changed.
+
+    Only withdrawal may be added later, once; withdrawing stops the plan.
+    """
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="consents")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="consents")
+    document_html = models.TextField(help_text="The consent document exactly as the patient read it.")
+    document_sha256 = models.CharField(max_length=64)
+    signed_name = models.CharField(max_length=160)
+    confirmed = models.BooleanField(help_text="The patient ticked that they read and understood it.")
+    photo_consent = models.BooleanField(help_text="A separate choice: photos for the clinical record.")
+    signature_png = models.BinaryField(null=True, blank=True, editable=False)
+    signed_at = models.DateTimeField(default=timezone.now)
+    witnessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = models.TextField(blank=True)
+    withdrawn_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    WITHDRAWAL_FIELDS = ("withdrawn_at", "withdrawn_reason", "withdrawn_recorded_by")
+
+    class Meta:
+        ordering = ["-signed_at", "-id"]
+
+    def __str__(self):
+        return f"Consent signed {self.signed_at:%Y-%m-%d} by {self.signed_name}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            stored = Consent.objects.get(pk=self.pk)
+            changed = [
+                f.name
+                for f in self._meta.concrete_fields
+                if f.name not in self.WITHDRAWAL_FIELDS and getattr(stored, f.attname) != getattr(self, f.attname)
+            ]
+            if changed or stored.withdrawn_at is not None:
+                raise ValidationError("A signed consent cannot be changed; only withdrawn, once.")
+        else:
+            self.document_sha256 = hashlib.sha256(self.document_html.encode()).hexdigest()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("plans:consent_detail", args=[self.pk])
+
+    @property
+    def is_withdrawn(self):
+        return self.withdrawn_at is not None
+
+    @property
+    def is_intact(self):
+        """The stored document still matches the fingerprint taken when it was signed."""
+        return hashlib.sha256(self.document_html.encode()).hexdigest() == self.document_sha256

@@ -1,0 +1,267 @@
+"""Writes to plans and consents. A plan's status changes only here.
+
+The gate (`plan_gate`) is the one place that decides whether a plan may become active:
+the view shows its reasons, and `plan_activate` checks it again inside the transaction,
+so no request, however crafted, activates a plan the gate refuses.
+"""
+
+import base64
+import binascii
+import io
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from mesoclinic.screening import engine
+from mesoclinic.screening.knowledge import knowledge_base
+from mesoclinic.screening.models import Outcome
+from mesoclinic.screening.selectors import ScreeningStatus, clinic_today, screening_status
+
+from . import limits
+from .models import Consent, Plan, PlanStatus
+
+MAX_SIGNATURE_BYTES = 300_000
+
+
+class GateClosed(ValidationError):
+    """The plan may not become active; `messages` says why."""
+
+
+@transaction.atomic
+def plan_create(*, patient, protocol, values: dict, created_by) -> Plan:
+    plan = Plan(patient=patient, protocol=protocol, indication=protocol.indication, created_by=created_by)
+    _apply(plan, values)
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, plan: Plan, values: dict) -> Plan:
+    if not plan.is_draft:
+        raise ValidationError("Only a draft plan can be changed. Stop this plan and start a new one.")
+    _apply(plan, values)
+    return plan
+
+
+def _apply(plan, values):
+    many = {name: values.pop(name) for name in ("areas", "ingredients", "products") if name in values}
+    for name, value in values.items():
+        setattr(plan, name, value)
+    problems = limits.interval_problems(plan.intervals, plan.sessions_planned)
+    if problems:
+        raise ValidationError({"intervals": problems})
+    plan.full_clean(exclude=["screening", "activated_by", "created_by"])
+    plan.save()
+    for name, items in many.items():
+        getattr(plan, name).set(items)
+
+
+@dataclass
+class Gate:
+    """Whether a plan may start, and everything the practitioner needs to see about why."""
+
+    reasons: list = field(default_factory=list)
+    status: ScreeningStatus | None = None
+    result: engine.Result | None = None  # the engine re-run with the plan's own context
+    consent: Consent | None = None
+
+    @property
+    def is_open(self):
+        return not self.reasons
+
+    @property
+    def holds(self):
+        if self.result is not None:
+            return [f for f in self.result.findings if f.hold]
+        return []
+
+
+def plan_gate(plan: Plan) -> Gate:
+    """May `plan` become active? Only on a current, not-deferred screening that covered its
+    areas and ingredients, whose findings (re-run with the plan's context) were all
+    acknowledged or overridden, and with signed consent that was not withdrawn."""
+    gate = Gate(status=screening_status(plan.patient), consent=current_consent(plan))
+    if not plan.is_draft:
+        gate.reasons.append(f"The plan is {plan.get_status_display().lower()}; only a draft can be activated.")
+    if gate.consent is None:
+        gate.reasons.append("The patient has not signed consent to this plan.")
+
+    screening = gate.status.screening
+    if screening is None:
+        gate.reasons.append("The patient has no screening. Screen the patient for this plan first.")
+        return gate
+    if not gate.status.is_current:
+        gate.reasons.append(f"The screening has lapsed ({gate.status.lapsed_because}). Screen again.")
+        return gate
+    if screening.outcome == Outcome.DEFERRED:
+        gate.reasons.append("The screening deferred treatment. A critical finding stands without an override.")
+        return gate
+
+    plan_areas = {term.code for term in plan.areas.all()}
+    plan_ingredients = {term.code for term in plan.ingredients.all()}
+    missing_areas = sorted(plan_areas - set(screening.answers.get("areas", [])))
+    missing_ingredients = sorted(plan_ingredients - set(screening.answers.get("ingredients", [])))
+    if missing_areas or missing_ingredients:
+        what = ", ".join([*(f"area {a}" for a in missing_areas), *(f"ingredient {i}" for i in missing_ingredients)])
+        gate.reasons.append(f"The screening did not cover {what}. Screen again for this plan.")
+
+    kb = knowledge_base()
+    answers = {
+        **screening.answers,
+        "areas": sorted(plan_areas),
+        "ingredients": sorted(plan_ingredients),
+        "indication": plan.indication.code,
+        "on_date": max(screening.answers.get("on_date", ""), clinic_today().isoformat()),
+    }
+    try:
+        gate.result = engine.evaluate(engine.parse_answers(answers, kb), kb)
+    except engine.InvalidAnswers as error:
+        gate.reasons.append(f"The screening's answers no longer fit the vocabulary ({error}). Screen again.")
+        return gate
+    for finding in gate.result.findings:
+        decision = screening.decision_for(finding.rule)
+        if finding.severity == "critical" and not (decision and decision["decision"] == "overridden"):
+            gate.reasons.append(f"Critical for this plan: {finding.title}. Screen again for this plan.")
+        elif finding.severity == "warning" and not decision:
+            gate.reasons.append(f"New warning for this plan: {finding.title}. Screen again to acknowledge it.")
+    return gate
+
+
+@transaction.atomic
+def plan_activate(*, plan: Plan, by) -> Plan:
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    gate = plan_gate(plan)
+    if not gate.is_open:
+        raise GateClosed(gate.reasons)
+    plan.status = PlanStatus.ACTIVE
+    plan.screening = gate.status.screening
+    plan.activated_at = timezone.now()
+    plan.activated_by = by
+    plan.save()
+    return plan
+
+
+@transaction.atomic
+def plan_stop(*, plan: Plan, reason: str, by) -> Plan:
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status not in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
+        raise ValidationError(f"The plan is already {plan.get_status_display().lower()}.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the plan stops."})
+    plan.status = PlanStatus.STOPPED
+    plan.stop_reason = reason.strip()
+    plan.ended_at = timezone.now()
+    plan.save()
+    _after_plan_ends(plan, by)
+    return plan
+
+
+@transaction.atomic
+def plan_complete(*, plan: Plan, by) -> Plan:
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if not plan.is_active:
+        raise ValidationError("Only an active plan can be completed.")
+    plan.status = PlanStatus.COMPLETED
+    plan.ended_at = timezone.now()
+    plan.save()
+    _after_plan_ends(plan, by)
+    return plan
+
+
+def _after_plan_ends(plan, by):
+    """Sessions still on the calendar go when the plan ends (treatment_sessions hooks in here)."""
+    from mesoclinic.treatment_sessions.services import cancel_remaining_for_plan
+
+    cancel_remaining_for_plan(plan=plan, by=by, reason=f"Plan {plan.get_status_display().lower()}")
+
+
+def current_consent(plan):
+    return plan.consents.filter(withdrawn_at__isnull=True).order_by("-signed_at").first()
+
+
+def decode_signature(data_url: str) -> bytes | None:
+    """A drawn signature arrives as a PNG data URL; keep it only if it really is a small PNG."""
+    if not data_url:
+        return None
+    prefix = "data:image/png;base64,"
+    if not data_url.startswith(prefix):
+        raise ValidationError({"signature": "The drawn signature must be a PNG image."})
+    try:
+        raw = base64.b64decode(data_url[len(prefix) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError(
+            {"signature": "The drawn signature could not be read; clear it and sign again."}
+        ) from None
+    if len(raw) > MAX_SIGNATURE_BYTES:
+        raise ValidationError({"signature": "The drawn signature is too large; clear it and sign again."})
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            image.verify()
+            if image.format != "PNG":
+                raise ValidationError({"signature": "The drawn signature must be a PNG image."})
+    except (UnidentifiedImageError, OSError):
+        raise ValidationError(
+            {"signature": "The drawn signature could not be read; clear it and sign again."}
+        ) from None
+    return raw
+
+
+def names_match(typed, patient):
+    def simple(text):
+        return " ".join(text.casefold().split())
+
+    return simple(typed) == simple(patient.display_name)
+
+
+@transaction.atomic
+def consent_sign(
+    *,
+    plan: Plan,
+    document_html: str,
+    signed_name: str,
+    confirmed: bool,
+    photo_consent: bool,
+    signature_png: bytes | None,
+    witnessed_by,
+) -> Consent:
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status not in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
+        raise ValidationError("Consent can only be given to a draft or active plan.")
+    if current_consent(plan) is not None:
+        raise ValidationError("This plan already has signed consent.")
+    errors = {}
+    if not confirmed:
+        errors["confirmed"] = "The patient must confirm they read and understood the document."
+    if not names_match(signed_name, plan.patient):
+        errors["signed_name"] = f"Type the full name exactly as recorded: {plan.patient.display_name}."
+    if errors:
+        raise ValidationError(errors)
+    return Consent.objects.create(
+        plan=plan,
+        patient=plan.patient,
+        document_html=document_html,
+        signed_name=" ".join(signed_name.split()),
+        confirmed=True,
+        photo_consent=photo_consent,
+        signature_png=signature_png,
+        witnessed_by=witnessed_by,
+    )
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: Consent, reason: str, by) -> Consent:
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    if consent.is_withdrawn:
+        raise ValidationError("This consent was already withdrawn.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Record what the patient said."})
+    consent.withdrawn_at = timezone.now()
+    consent.withdrawn_reason = reason.strip()
+    consent.withdrawn_recorded_by = by
+    consent.save()
+    plan = consent.plan
+    if plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
+        plan_stop(plan=plan, reason=f"Consent withdrawn: {consent.withdrawn_reason}", by=by)
+    return consent

@@ -1,0 +1,363 @@
+import hashlib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from mesoclinic.core.audit import record_view
+from mesoclinic.core.models import Role
+from mesoclinic.core.pdf import html_to_pdf
+from mesoclinic.core.permissions import patient_for_staff, practitioner_required
+from mesoclinic.screening.knowledge import knowledge_base
+from mesoclinic.screening.selectors import clinic_today
+
+from . import services
+from .consent import consent_document
+from .forms import ConsentForm, IndicationForm, PlanForm, ProductForm, StopForm, WithdrawForm
+from .models import Consent, Product
+from .selectors import plan_for_page, protocol_for, protocols
+
+PRACTITIONERS = (Role.PRACTITIONER,)
+
+
+def _plan_or_404(request, pk, roles=PRACTITIONERS):
+    plan = plan_for_page(pk)
+    if plan is None:
+        raise Http404
+    patient_for_staff(request, plan.patient_id, roles=roles)
+    return plan
+
+
+@login_required
+def plan_new(request, patient_pk):
+    patient = patient_for_staff(request, patient_pk, roles=PRACTITIONERS)
+    chooser = IndicationForm(request.GET or None)
+    protocol = chooser.cleaned_data["indication"] if chooser.is_valid() else None
+    if protocol is not None:
+        protocol = protocol_for(protocol.code)
+    form = None
+    if protocol is not None:
+        kb = knowledge_base()
+        if request.method == "POST":
+            form = PlanForm(request.POST, kb=kb, protocol=protocol)
+            if form.is_valid():
+                try:
+                    plan = services.plan_create(
+                        patient=patient, protocol=protocol, values=form.values(), created_by=request.user
+                    )
+                except ValidationError as error:
+                    _add_errors(form, error)
+                else:
+                    messages.success(request, "Draft plan saved. Next: the screening it rests on, and consent.")
+                    return redirect(plan)
+        else:
+            form = PlanForm(initial=PlanForm.initial_for(protocol), kb=kb, protocol=protocol)
+    if request.method == "GET":
+        record_view(request, patient, "plan builder")
+    context = {"patient": patient, "chooser": chooser, "protocol": protocol, "form": form, "plan": None}
+    if request.htmx and request.htmx.target == "plan-builder":
+        return render(request, "plans/_builder.html", context)
+    return render(request, "plans/form.html", context)
+
+
+@login_required
+def plan_edit(request, pk):
+    plan = _plan_or_404(request, pk)
+    if not plan.is_draft:
+        messages.error(request, "Only a draft plan can be changed.")
+        return redirect(plan)
+    kb = knowledge_base()
+    if request.method == "POST":
+        form = PlanForm(request.POST, kb=kb, protocol=plan.protocol)
+        if form.is_valid():
+            try:
+                services.plan_update(plan=plan, values=form.values())
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, "Plan saved.")
+                return redirect(plan)
+    else:
+        form = PlanForm(initial=PlanForm.initial_from_plan(plan), kb=kb, protocol=plan.protocol)
+    return render(
+        request,
+        "plans/form.html",
+        {"patient": plan.patient, "protocol": plan.protocol, "form": form, "plan": plan, "chooser": None},
+    )
+
+
+@login_required
+@require_POST
+def plan_flags(request, protocol_code):
+    """Flags beside each field for the values typed so far (htmx, out-of-band swaps)."""
+    if request.user.role != Role.PRACTITIONER:
+        raise Http404
+    protocol = protocol_for(protocol_code)
+    if protocol is None:
+        raise Http404
+    form = PlanForm(request.POST, kb=knowledge_base(), protocol=protocol)
+    form.is_valid()  # flags use whatever parsed; errors show on submit
+    suggestion = None
+    sessions = form.cleaned_data.get("sessions_planned")
+    if sessions:
+        suggestion = ", ".join(str(g) for g in protocol.default_intervals(sessions))
+    return render(
+        request,
+        "plans/_flags.html",
+        {"flags": form.flags(), "fields": FLAGGED_FIELDS, "suggestion": suggestion, "sessions": sessions},
+    )
+
+
+FLAGGED_FIELDS = (
+    "areas",
+    "ingredients",
+    "technique",
+    "depth_mm",
+    "needle_gauge",
+    "session_minutes",
+    "sessions_planned",
+    "intervals",
+)
+
+
+def _add_errors(form, error):
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
+    else:
+        form.add_error(None, error.messages)
+
+
+@login_required
+def plan_detail(request, pk):
+    plan = _plan_or_404(request, pk)
+    gate = services.plan_gate(plan)
+    record_view(request, plan.patient, f"{plan.indication.label.lower()} plan", obj=plan)
+    flags = _flags_for(plan)
+    return render(
+        request,
+        "plans/detail.html",
+        {
+            "plan": plan,
+            "patient": plan.patient,
+            "gate": gate,
+            "flags": flags,
+            "flagged": {flag.field for flag in flags},
+            "consent": gate.consent,
+            "consents": list(plan.consents.select_related("witnessed_by", "withdrawn_recorded_by")),
+            "stop_form": StopForm(),
+            "holds": gate.holds or (plan.screening.holds if plan.screening else []),
+            "combination_labels": _combination_labels(plan),
+        },
+    )
+
+
+def _flags_for(plan):
+    from .limits import plan_flags
+
+    return plan_flags(
+        protocol=plan.protocol,
+        areas=[t.code for t in plan.areas.all()],
+        ingredients=[t.code for t in plan.ingredients.all()],
+        technique=plan.technique,
+        depth_mm=plan.depth_mm,
+        needle_gauge=plan.needle_gauge,
+        session_minutes=plan.session_minutes,
+        sessions=plan.sessions_planned,
+        intervals=plan.intervals,
+    )
+
+
+def _combination_labels(plan):
+    from .models import CombinationTreatment
+
+    return [CombinationTreatment(code).label for code in plan.combinations if code in CombinationTreatment.values]
+
+
+@login_required
+@require_POST
+def plan_activate(request, pk):
+    plan = _plan_or_404(request, pk)
+    try:
+        services.plan_activate(plan=plan, by=request.user)
+    except ValidationError as error:
+        for reason in error.messages:
+            messages.error(request, reason)
+    else:
+        messages.success(request, "The plan is active. The clinic admin can now book its sessions.")
+    return redirect(plan)
+
+
+@login_required
+@require_POST
+def plan_stop(request, pk):
+    plan = _plan_or_404(request, pk)
+    form = StopForm(request.POST)
+    if form.is_valid():
+        try:
+            services.plan_stop(plan=plan, reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "The plan was stopped.")
+    else:
+        messages.error(request, "Say why the plan stops.")
+    return redirect(plan)
+
+
+@login_required
+@require_POST
+def plan_complete(request, pk):
+    plan = _plan_or_404(request, pk)
+    try:
+        services.plan_complete(plan=plan, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The plan is marked completed.")
+    return redirect(plan)
+
+
+# --- Consent ------------------------------------------------------------------------------
+
+
+def _document(plan, user):
+    gate = services.plan_gate(plan)
+    holds = [f.hold for f in gate.holds]
+    return consent_document(plan, practitioner=user, on_date=clinic_today(), holds=holds)
+
+
+@login_required
+def consent_sign(request, plan_pk):
+    plan = _plan_or_404(request, plan_pk)
+    if services.current_consent(plan) is not None:
+        messages.info(request, "This plan already has signed consent.")
+        return redirect(plan)
+    document = _document(plan, request.user)
+    fingerprint = hashlib.sha256(document.encode()).hexdigest()
+    form = ConsentForm(request.POST or None, initial={"photo_consent": None})
+    if request.method == "POST" and form.is_valid():
+        if request.POST.get("document_sha256") != fingerprint:
+            messages.error(request, "The plan changed while the document was open. Please read the updated version.")
+        else:
+            try:
+                signature = services.decode_signature(form.cleaned_data["signature"])
+                services.consent_sign(
+                    plan=plan,
+                    document_html=document,
+                    signed_name=form.cleaned_data["signed_name"],
+                    confirmed=form.cleaned_data["confirmed"],
+                    photo_consent=form.cleaned_data["photo_consent"],
+                    signature_png=signature,
+                    witnessed_by=request.user,
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, "Consent signed and stored.")
+                return redirect(plan)
+    if request.method == "GET":
+        record_view(request, plan.patient, "consent form", obj=plan)
+    return render(
+        request,
+        "plans/consent_sign.html",
+        {"plan": plan, "patient": plan.patient, "document": document, "fingerprint": fingerprint, "form": form},
+    )
+
+
+def _consent_or_404(request, pk):
+    consent = get_object_or_404(Consent.objects.select_related("plan", "patient", "witnessed_by"), pk=pk)
+    patient_for_staff(request, consent.patient_id, roles=PRACTITIONERS)
+    return consent
+
+
+@login_required
+def consent_detail(request, pk):
+    consent = _consent_or_404(request, pk)
+    record_view(request, consent.patient, "signed consent", obj=consent)
+    return render(
+        request,
+        "plans/consent_detail.html",
+        {"consent": consent, "plan": consent.plan, "patient": consent.patient, "withdraw_form": WithdrawForm()},
+    )
+
+
+@login_required
+def consent_signature(request, pk):
+    consent = _consent_or_404(request, pk)
+    if not consent.signature_png:
+        raise Http404
+    response = HttpResponse(bytes(consent.signature_png), content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def consent_pdf(request, pk):
+    consent = _consent_or_404(request, pk)
+    from django.template.loader import render_to_string
+
+    html = render_to_string("plans/consent_print.html", {"consent": consent})
+    record_view(request, consent.patient, "signed consent (PDF)", obj=consent)
+    response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="consent-{consent.pk}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def consent_withdraw(request, pk):
+    consent = _consent_or_404(request, pk)
+    form = WithdrawForm(request.POST)
+    if form.is_valid():
+        try:
+            services.consent_withdraw(consent=consent, reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Consent withdrawn. The plan is stopped and its remaining sessions cancelled.")
+            return redirect(consent.plan)
+    else:
+        messages.error(request, "Record what the patient said before withdrawing consent.")
+    return redirect(consent)
+
+
+# --- Protocols and products ------------------------------------------------------------------
+
+
+@practitioner_required
+def protocol_list(request):
+    return render(request, "plans/protocols.html", {"protocols": protocols()})
+
+
+@practitioner_required
+def protocol_detail(request, code):
+    protocol = protocol_for(code)
+    if protocol is None:
+        raise Http404
+    return render(
+        request,
+        "plans/protocol.html",
+        {"protocol": protocol, "intervals": protocol.default_intervals(protocol.default_sessions)},
+    )
+
+
+@practitioner_required
+def product_list(request):
+    products = Product.objects.prefetch_related("ingredients").order_by("-is_active", "name")
+    return render(request, "plans/products.html", {"products": products})
+
+
+@practitioner_required
+def product_edit(request, pk=None):
+    product = get_object_or_404(Product, pk=pk) if pk else None
+    form = ProductForm(request.POST or None, instance=product)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"{form.instance} saved.")
+        return redirect("plans:products")
+    return render(request, "plans/product_form.html", {"form": form, "product": product})

@@ -1,0 +1,109 @@
+"""The gate: a plan becomes active only on a current, covering, not-deferred screening with consent."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from mesoclinic.plans import services
+from mesoclinic.plans.models import PlanStatus
+from mesoclinic.screening.models import Screening
+from tests.plans.conftest import covering, make_plan, screen_patient, sign
+
+pytestmark = pytest.mark.django_db
+
+
+def reasons(plan):
+    return " ".join(services.plan_gate(plan).reasons)
+
+
+def test_a_covered_screened_consented_plan_activates(hair_plan, alice):
+    screening = screen_patient(hair_plan.patient, alice, **covering(hair_plan))
+    sign(hair_plan, alice)
+    plan = services.plan_activate(plan=hair_plan, by=alice)
+    assert plan.status == PlanStatus.ACTIVE
+    assert plan.screening == screening
+    assert plan.activated_by == alice
+
+
+def test_no_screening_closes_the_gate(hair_plan, alice):
+    sign(hair_plan, alice)
+    assert "no screening" in reasons(hair_plan)
+    with pytest.raises(services.GateClosed):
+        services.plan_activate(plan=hair_plan, by=alice)
+
+
+def test_an_expired_screening_closes_the_gate(hair_plan, alice):
+    screening = screen_patient(hair_plan.patient, alice, **covering(hair_plan))
+    Screening.objects.filter(pk=screening.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
+    sign(hair_plan, alice)
+    assert "lapsed" in reasons(hair_plan)
+
+
+def test_a_deferred_screening_closes_the_gate(hair_plan, alice):
+    screen_patient(hair_plan.patient, alice, **covering(hair_plan, pregnant=True))
+    sign(hair_plan, alice)
+    assert "deferred treatment" in reasons(hair_plan)
+
+
+def test_an_override_with_a_reason_opens_it(hair_plan, alice):
+    decisions = [{"rule": "pregnancy", "decision": "overridden", "reason": "entered_in_error", "comment": "Misread."}]
+    screen_patient(hair_plan.patient, alice, decisions=decisions, **covering(hair_plan, pregnant=True))
+    sign(hair_plan, alice)
+    assert services.plan_gate(hair_plan).is_open
+
+
+def test_a_screening_that_did_not_cover_the_plan_closes_the_gate(hair_plan, alice):
+    screen_patient(hair_plan.patient, alice, areas=["face"], ingredients=["hyaluronic_acid"])
+    sign(hair_plan, alice)
+    assert "did not cover area scalp" in reasons(hair_plan)
+
+
+def test_an_allergy_to_an_ingredient_in_the_cocktail_closes_the_gate(patient, alice):
+    plan = make_plan(patient, alice, "skin_rejuvenation", ingredients=["hyaluronic_acid", "lidocaine"])
+    screen_patient(patient, alice, allergies=["lidocaine"], **covering(plan))
+    sign(plan, alice)
+    assert "deferred treatment" in reasons(plan)
+
+
+def test_an_allergy_the_screening_never_saw_against_the_cocktail_is_caught_by_the_re_run(patient, alice):
+    """Screened for hyaluronic acid only, then lidocaine added to the plan: the engine, re-run
+    with the plan's own cocktail, finds the allergy even before coverage is fixed."""
+    plan = make_plan(patient, alice, "skin_rejuvenation", ingredients=["hyaluronic_acid", "lidocaine"])
+    screen_patient(patient, alice, allergies=["lidocaine"], areas=["face"], ingredients=["hyaluronic_acid"])
+    sign(plan, alice)
+    found = reasons(plan)
+    assert "Critical for this plan" in found and "ingredient lidocaine" in found
+
+
+def test_a_facial_plan_for_a_diabetic_needs_the_warning_acknowledged_for_that_plan(patient, alice):
+    plan = make_plan(patient, alice, "skin_rejuvenation")
+    screen_patient(
+        patient, alice, conditions=["diabetes"], areas=["scalp"], ingredients=[t.code for t in plan.ingredients.all()]
+    )
+    sign(plan, alice)
+    assert "New warning for this plan" in reasons(plan)
+    screen_patient(patient, alice, conditions=["diabetes"], **covering(plan))  # acknowledges it
+    assert services.plan_gate(plan).is_open
+
+
+def test_consent_is_required(hair_plan, alice):
+    screen_patient(hair_plan.patient, alice, **covering(hair_plan))
+    assert "not signed consent" in reasons(hair_plan)
+
+
+def test_a_crafted_post_cannot_skip_the_gate(alice_client, hair_plan):
+    response = alice_client.post(reverse("plans:activate", args=[hair_plan.pk]), {"status": "active"})
+    assert response.status_code == 302
+    hair_plan.refresh_from_db()
+    assert hair_plan.status == PlanStatus.DRAFT
+    # nor by editing: the plan form has no status, and extra fields are ignored
+    alice_client.post(reverse("plans:edit", args=[hair_plan.pk]), {"status": "active", "screening": "1"})
+    hair_plan.refresh_from_db()
+    assert hair_plan.status == PlanStatus.DRAFT
+
+
+def test_only_practitioners_may_activate(sam_client, pat_client, hair_plan):
+    assert sam_client.post(reverse("plans:activate", args=[hair_plan.pk])).status_code == 403
+    assert pat_client.post(reverse("plans:activate", args=[hair_plan.pk])).status_code == 404
