@@ -78,8 +78,12 @@ class Worker:
         return self.process.stdout.read() if self.process else ""
 
 
-def producer():
-    return Celery("producer", broker=REDIS_URL)
+def send_task(name, queue, **options):
+    """Send through Redis explicitly: Celery lets a CELERY_BROKER_URL in the environment win
+    over the broker an app is given, and the worker here listens on REDIS_URL."""
+    app = Celery("producer")
+    with app.connection_for_write(REDIS_URL) as connection:
+        return app.send_task(name, queue=queue, connection=connection, **options)
 
 
 def wait_for(predicate, seconds=45):
@@ -98,7 +102,7 @@ def test_a_real_worker_runs_a_task_sent_through_redis():
     queue = f"test-{uuid.uuid4().hex[:8]}"
     worker = Worker(queue).start()
     try:
-        producer().send_task("core.purge_expired_sessions", queue=queue)
+        send_task("core.purge_expired_sessions", queue=queue)
         done = wait_for(lambda: not Session.objects.filter(session_key="old").exists())
     finally:
         log = worker.stop()
