@@ -15,6 +15,7 @@ urlpatterns = [
     path("patients/", include("mesoclinic.patients.urls")),
     path("", include("mesoclinic.screening.urls")),
     path("", include("mesoclinic.plans.urls")),
+    path("", include("mesoclinic.treatment_sessions.urls")),
     path("aftercare/", include("mesoclinic.aftercare.urls")),
     path("admin/", admin.site.urls),
 ]

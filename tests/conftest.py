@@ -1,10 +1,23 @@
 """Shared fixtures. The cast, as in the clinic: Dr. Alice is a practitioner, Sam the
 scheduler runs the front desk, and Pat is a patient with a login of her own."""
 
+import datetime
+
 import pytest
 from django.test import Client
 
+from mesoclinic.core.models import Clinic, OpeningHours, Room, WorkingHours
 from tests.factories import PatientFactory, PatientUserFactory, PractitionerFactory, SchedulerFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The clinic is cached for pages; a test must not see the previous test's clinic."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +53,28 @@ def pat(db):
 @pytest.fixture
 def patient(db):
     return PatientFactory(given_name="Ayla", family_name="Demir")
+
+
+CLINIC_ZONE = "Europe/London"  # a zone with daylight saving, so tests meet it
+
+
+@pytest.fixture
+def clinic(db, alice):
+    """Open Monday to Saturday 08:00-20:00 in London; Alice works all those hours; two rooms."""
+    clinic = Clinic.current()
+    clinic.timezone = CLINIC_ZONE
+    clinic.save()
+    for day in range(6):
+        OpeningHours.objects.create(weekday=day, starts=datetime.time(8), ends=datetime.time(20))
+        WorkingHours.objects.create(practitioner=alice, weekday=day, starts=datetime.time(8), ends=datetime.time(20))
+    Room.objects.create(name="Room 1")
+    Room.objects.create(name="Room 2")
+    return Clinic.current()
+
+
+@pytest.fixture
+def room(clinic):
+    return Room.objects.get(name="Room 1")
 
 
 def _client_for(user):

@@ -20,7 +20,13 @@ class NavItem:
 
 
 NAVIGATION = (
-    NavItem("Today", "treatment_sessions:today", (P,), "bi-sun", ("treatment_sessions:session",)),
+    NavItem(
+        "Today",
+        "treatment_sessions:today",
+        (P,),
+        "bi-sun",
+        ("treatment_sessions:session", "treatment_sessions:move", "treatment_sessions:cancel"),
+    ),
     NavItem(
         "Patients",
         "patients:list",
@@ -28,7 +34,18 @@ NAVIGATION = (
         "bi-people",
         ("patients:", "screening:new", "screening:detail", "plans:new", "plans:detail", "plans:edit", "plans:consent"),
     ),
-    NavItem("Calendar", "treatment_sessions:calendar", (P, S), "bi-calendar3", ("treatment_sessions:series",)),
+    NavItem(
+        "Calendar",
+        "treatment_sessions:calendar",
+        (P, S),
+        "bi-calendar3",
+        (
+            "treatment_sessions:calendar",
+            "treatment_sessions:to_book",
+            "treatment_sessions:book",
+            "treatment_sessions:feed",
+        ),
+    ),
     NavItem(
         "Knowledge base",
         "screening:knowledge",

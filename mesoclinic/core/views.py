@@ -8,8 +8,8 @@ from . import health
 from .models import Role
 
 HOME_BY_ROLE = {
-    Role.PRACTITIONER: "patients:list",
-    Role.SCHEDULER: "patients:list",
+    Role.PRACTITIONER: "treatment_sessions:today",
+    Role.SCHEDULER: "treatment_sessions:calendar",
     Role.PATIENT: "aftercare:mine",
 }
 

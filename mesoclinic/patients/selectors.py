@@ -65,4 +65,34 @@ def hub_context(patient):
         "screenings": screenings_of(patient, limit=10),
         "plans": plans,
         "active_plan": next((plan for plan in plans if plan.is_active), None),
+        **sessions_context(patient, plans),
     }
+
+
+def sessions_context(patient, plans):
+    """The patient's sessions, the next one, and each plan's progress (sessions done)."""
+    from django.utils import timezone
+
+    from mesoclinic.treatment_sessions.models import OCCUPYING, SessionStatus, plan_progress
+    from mesoclinic.treatment_sessions.selectors import sessions_of_patient
+
+    sessions = sessions_of_patient(patient)
+    done = plan_progress(plans)
+    booked = {}
+    for session in sessions:
+        if session.status in OCCUPYING:
+            booked[session.plan_id] = booked.get(session.plan_id, 0) + 1
+    for plan in plans:
+        plan.sessions_done = done.get(plan.pk, 0)
+        plan.sessions_booked = booked.get(plan.pk, 0)
+    now = timezone.now()
+    upcoming = [s for s in sessions if s.status == SessionStatus.SCHEDULED and s.starts_at >= now]
+    return {"sessions": sessions, "next_session": upcoming[0] if upcoming else None}
+
+
+def scheduler_hub_context(patient):
+    """What the clinic admin sees: sessions and the plans to book, no clinical detail."""
+    from mesoclinic.plans.selectors import plans_of
+
+    plans = [plan for plan in plans_of(patient) if plan.is_active]
+    return {"plans": plans, **sessions_context(patient, plans)}

@@ -9,7 +9,7 @@ from mesoclinic.core.permissions import patient_for_staff, staff_required
 
 from . import services
 from .forms import PatientForm, PatientSearchForm
-from .selectors import hub_context, patient_search
+from .selectors import hub_context, patient_search, scheduler_hub_context
 
 PAGE_SIZE = 25
 
@@ -57,7 +57,7 @@ def patient_detail(request, pk):
         record_view(request, patient, "patient record")
         return render(request, "patients/detail.html", {"patient": patient, **hub_context(patient)})
     record_view(request, patient, "contact details and appointments")
-    return render(request, "patients/detail_scheduler.html", {"patient": patient})
+    return render(request, "patients/detail_scheduler.html", {"patient": patient, **scheduler_hub_context(patient)})
 
 
 @login_required

@@ -6,3 +6,11 @@ class TreatmentSessionsConfig(AppConfig):
     name = "mesoclinic.treatment_sessions"
     label = "treatment_sessions"
     verbose_name = "Sessions and scheduling"
+
+    def ready(self):
+        from mesoclinic.core.audit import track
+
+        from .models import SessionSeries, TreatmentSession
+
+        track(SessionSeries)
+        track(TreatmentSession)

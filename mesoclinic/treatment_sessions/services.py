@@ -1,6 +1,290 @@
-"""Writes to sessions and series."""
+"""Writes to sessions and series: booking, moving, cancelling. All or nothing, always audited.
+
+Every write checks the slot in the service (the only guard on SQLite) and, on PostgreSQL,
+the exclusion constraints refuse an overlap that slipped past a concurrent check; that
+refusal becomes a SchedulingConflict with a clear message, never a 500.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mesoclinic.core.models import Role
+
+from . import scheduling
+from .models import OCCUPYING, SessionSeries, SessionStatus, TreatmentSession
+from .selectors import availability_for, booked_count, clinic_zone
+
+OVERLAP_CONSTRAINTS = {
+    "session_no_overlap_practitioner": "the practitioner",
+    "session_no_overlap_room": "the room",
+    "session_no_overlap_patient": "the patient",
+}
 
 
-def cancel_remaining_for_plan(*, plan, by, reason):
-    """Cancel the plan's sessions that have not happened yet. Returns how many."""
-    return 0
+class SchedulingConflict(ValidationError):
+    """The slot cannot be booked; `messages` says why (per session where it can)."""
+
+
+def _conflict_from(error: IntegrityError):
+    cause = error.__cause__
+    name = getattr(getattr(cause, "diag", None), "constraint_name", "") or ""
+    who = OVERLAP_CONSTRAINTS.get(name)
+    if who is None:
+        raise error
+    return SchedulingConflict(f"Someone else booked {who} at that time a moment ago. Check the times again.")
+
+
+def remaining_sessions(plan):
+    return max(0, plan.sessions_planned - booked_count(plan))
+
+
+def series_proposal(*, plan, practitioner, room, first_local, chosen=None, now=None):
+    """The plan's remaining sessions from `first_local` (clinic wall-clock time), each checked."""
+    zone = clinic_zone()
+    already = booked_count(plan)
+    count = plan.sessions_planned - already
+    if count <= 0:
+        return []
+    intervals = plan.intervals[already:] if already else plan.intervals
+    targets = scheduling.series_targets(first_local, intervals, count)
+    wanted = list(targets) + list((chosen or {}).values())
+    # Alternatives are searched a week either side of each wanted time.
+    margin = datetime.timedelta(days=scheduling.SEARCH_DAYS + 1)
+    window_start = _lenient_localize(min(wanted) - margin, zone)
+    window_end = _lenient_localize(max(wanted) + margin, zone)
+    availability = availability_for(
+        practitioner=practitioner,
+        room=room,
+        patient=plan.patient,
+        window_start=window_start,
+        window_end=window_end,
+        now=now,
+        zone=zone,
+    )
+    return scheduling.propose_series(
+        first=first_local,
+        intervals=intervals,
+        count=count,
+        duration=datetime.timedelta(minutes=plan.session_minutes),
+        availability=availability,
+        first_sequence=already + 1,
+        chosen=chosen,
+        min_gap_days=plan.minimum_spacing_days,
+    )
+
+
+def _lenient_localize(naive, zone):
+    # Window edges only need a moment near that wall time, whichever side of a DST change.
+    return naive.replace(tzinfo=zone)
+
+
+@transaction.atomic
+def series_book(*, plan, practitioner, room, local_starts: list, by, now=None) -> SessionSeries:
+    """Book sessions at these local wall-clock times, all of them or none."""
+    problems = []
+    if not plan.is_active:
+        raise SchedulingConflict("Only an active plan can be booked: its screening and consent come first.")
+    if practitioner.role != Role.PRACTITIONER or not practitioner.is_active:
+        raise SchedulingConflict({"practitioner": "Choose a practitioner of this clinic."})
+    if not room.is_active:
+        raise SchedulingConflict({"room": "That room is not in use."})
+    remaining = remaining_sessions(plan)
+    if not local_starts:
+        raise SchedulingConflict("There is nothing to book.")
+    if len(local_starts) > remaining:
+        raise SchedulingConflict(
+            f"The plan has {remaining} session{'s' if remaining != 1 else ''} left to book; this series has {len(local_starts)}."
+        )
+    zone = clinic_zone()
+    duration = datetime.timedelta(minutes=plan.session_minutes)
+    moments = []
+    for offset, local in enumerate(local_starts):
+        try:
+            moments.append(scheduling.localize(local, zone))
+        except scheduling.LocalTimeError as error:
+            problems.append(f"Session {offset + 1}: {error}")
+    if problems:
+        raise SchedulingConflict(problems)
+    availability = availability_for(
+        practitioner=practitioner,
+        room=room,
+        patient=plan.patient,
+        window_start=min(moments),
+        window_end=max(moments) + duration,
+        now=now,
+        zone=zone,
+    )
+    first_sequence = booked_count(plan) + 1
+    for offset, start in enumerate(moments):
+        found = availability.problems(start, start + duration)
+        if found:
+            problems.append(f"Session {first_sequence + offset}: {' '.join(found)}")
+        else:
+            availability.book(start, start + duration)
+    if problems:
+        raise SchedulingConflict(problems)
+    series = SessionSeries.objects.create(plan=plan, patient=plan.patient, created_by=by)
+    try:
+        with transaction.atomic():
+            sessions = [
+                TreatmentSession.objects.create(
+                    series=series,
+                    plan=plan,
+                    patient=plan.patient,
+                    practitioner=practitioner,
+                    room=room,
+                    sequence=first_sequence + offset,
+                    starts_at=start,
+                    ends_at=start + duration,
+                )
+                for offset, start in enumerate(moments)
+            ]
+    except IntegrityError as error:
+        raise _conflict_from(error) from error
+    _sessions_changed(sessions)
+    return series
+
+
+@dataclass
+class MoveResult:
+    moved: list
+    flags: list = field(default_factory=list)
+
+
+@transaction.atomic
+def session_move(*, session, new_local, by, following=False, note="", now=None) -> MoveResult:
+    """Move one session, or it and every later scheduled session of its plan by the same
+    wall-clock difference (keeping the spacing). Refused as a whole if any one conflicts."""
+    session = (
+        TreatmentSession.objects.select_for_update().select_related("plan", "practitioner", "room").get(pk=session.pk)
+    )
+    if session.status != SessionStatus.SCHEDULED:
+        raise SchedulingConflict("Only a scheduled session can be moved.")
+    zone = clinic_zone()
+    delta = new_local - scheduling.wall_clock(session.starts_at, zone)
+    if following:
+        group = list(
+            TreatmentSession.objects.select_for_update()
+            .filter(plan=session.plan, status=SessionStatus.SCHEDULED, sequence__gte=session.sequence)
+            .order_by("starts_at")
+        )
+    else:
+        group = [session]
+    try:
+        new_starts = scheduling.shift_wall_clock([s.starts_at for s in group], delta, zone)
+    except scheduling.LocalTimeError as error:
+        raise SchedulingConflict(str(error)) from error
+    moving = {s.pk for s in group}
+    window_start = min(min(new_starts), min(s.starts_at for s in group))
+    availability = availability_for(
+        practitioner=session.practitioner,
+        room=session.room,
+        patient=session.patient,
+        window_start=window_start,
+        window_end=max(new_starts) + max(s.duration for s in group),
+        now=now,
+        zone=zone,
+    )
+    problems = []
+    for item, start in zip(group, new_starts, strict=True):
+        found = availability.problems(start, start + item.duration, ignore=moving)
+        if found:
+            problems.append(f"Session {item.sequence}: {' '.join(found)}")
+    if problems:
+        raise SchedulingConflict(problems)
+    # Later sessions move first when moving later (earlier first when moving earlier), so
+    # the series never overlaps itself halfway through and trips the database's constraint.
+    order = sorted(
+        zip(group, new_starts, strict=True), key=lambda pair: pair[0].starts_at, reverse=delta > datetime.timedelta(0)
+    )
+    label = note or ("Moved with the following sessions" if following else "Moved")
+    try:
+        with transaction.atomic():
+            for item, start in order:
+                before = scheduling.wall_clock(item.starts_at, zone)
+                duration = item.duration
+                item.starts_at, item.ends_at = start, start + duration
+                item.change_note = f"{label}: {before:%d %b %H:%M} → {scheduling.wall_clock(start, zone):%d %b %H:%M}"[
+                    :200
+                ]
+                item.save(update_fields=["starts_at", "ends_at", "change_note", "updated_at"])
+    except IntegrityError as error:
+        raise _conflict_from(error) from error
+    _sessions_changed(group)
+    return MoveResult(moved=group, flags=spacing_flags_for(session.plan, zone))
+
+
+def spacing_flags_for(plan, zone=None):
+    zone = zone or clinic_zone()
+    occupying = plan.sessions.filter(status__in=OCCUPYING).values_list("sequence", "starts_at")
+    return scheduling.spacing_flags(
+        [(sequence, scheduling.wall_clock(start, zone)) for sequence, start in occupying], plan.minimum_spacing_days
+    )
+
+
+def _cancel(sessions, reason, by, status=SessionStatus.CANCELLED):
+    for item in sessions:
+        item.status = status
+        item.change_note = (reason or status.label)[:200]
+        item.save(update_fields=["status", "change_note", "updated_at"])
+    _sessions_changed(sessions)
+    return len(sessions)
+
+
+@transaction.atomic
+def session_cancel(*, session, reason, by) -> int:
+    session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
+    if session.status != SessionStatus.SCHEDULED:
+        raise SchedulingConflict("Only a scheduled session can be cancelled.")
+    return _cancel([session], f"Cancelled: {reason}" if reason else "Cancelled", by)
+
+
+@transaction.atomic
+def session_cancel_remaining(*, session, reason, by) -> int:
+    """Cancel this session and every later scheduled session of its plan."""
+    sessions = list(
+        TreatmentSession.objects.select_for_update()
+        .filter(plan_id=session.plan_id, status=SessionStatus.SCHEDULED, sequence__gte=session.sequence)
+        .order_by("sequence")
+    )
+    if not sessions:
+        raise SchedulingConflict("There are no scheduled sessions left to cancel.")
+    return _cancel(
+        sessions,
+        f"Cancelled with the remaining sessions: {reason}" if reason else "Cancelled with the remaining sessions",
+        by,
+    )
+
+
+@transaction.atomic
+def session_no_show(*, session, by, now=None) -> TreatmentSession:
+    session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
+    if session.status != SessionStatus.SCHEDULED:
+        raise SchedulingConflict("Only a scheduled session can be marked as a no-show.")
+    if session.starts_at > (now or timezone.now()):
+        raise SchedulingConflict("A session can be marked as a no-show only once its time has come.")
+    _cancel([session], "The patient did not come", by, status=SessionStatus.NO_SHOW)
+    return session
+
+
+@transaction.atomic
+def cancel_remaining_for_plan(*, plan, by, reason) -> int:
+    """When a plan ends, its sessions still to come leave the calendar."""
+    sessions = list(
+        TreatmentSession.objects.select_for_update().filter(
+            plan=plan, status=SessionStatus.SCHEDULED, starts_at__gt=timezone.now()
+        )
+    )
+    return _cancel(sessions, reason, by) if sessions else 0
+
+
+def _sessions_changed(sessions):
+    """Booked, moved or cancelled: what hangs off a session's time follows it (reminders)."""
+    from mesoclinic.treatment_sessions.reminders import sync_reminders
+
+    for session in sessions:
+        sync_reminders(session)

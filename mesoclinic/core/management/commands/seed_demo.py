@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from mesoclinic.core import demo as core_demo
 from mesoclinic.patients import demo as patient_demo
+from mesoclinic.treatment_sessions import demo as session_demo
 
 
 class Command(BaseCommand):
@@ -22,9 +23,12 @@ class Command(BaseCommand):
         core_demo.seed_clinic()
         users = core_demo.seed_users()
         patient_demo.seed_named_patients(patient_user=users["patient_user"])
+        session_demo.seed_journeys(practitioner=users["practitioners"][0], scheduler=users["scheduler"])
         if patients:
             created = patient_demo.seed_bulk_patients(patients, stdout=self.stdout)
             self.stdout.write(f"Generated patients: {created} added, {patients} wanted.")
+        if weeks:
+            session_demo.seed_calendar(weeks, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready in {time.monotonic() - started:.1f} s."))
         self.stdout.write(
             "Demo logins (password for all: "

@@ -1,0 +1,310 @@
+"""Demo journeys (named patients, through the real services) and calendar scale data (bulk).
+
+Only `seed_demo` calls this. The named patients walk the same paths a clinic would:
+screened, planned, consented, booked; some sessions already done. The scale data fills
+the calendar for benchmarks with bulk inserts.
+"""
+
+import datetime
+import hashlib
+
+from django.db import transaction
+from django.utils import timezone
+
+from mesoclinic.core.models import Room, User
+from mesoclinic.patients.demo import BULK_EMAIL_DOMAIN
+from mesoclinic.patients.models import Patient
+from mesoclinic.plans import services as plan_services
+from mesoclinic.plans.forms import PlanForm
+from mesoclinic.plans.models import Consent, Plan, PlanStatus, Protocol
+from mesoclinic.screening import engine
+from mesoclinic.screening.knowledge import knowledge_base
+from mesoclinic.screening.models import Outcome, Screening, Term
+from mesoclinic.screening.services import screening_record
+
+from . import scheduling, services
+from .models import SessionSeries, SessionStatus, TreatmentSession
+from .selectors import clinic_zone
+
+# given name -> (screening answers, plan indication or None,
+#                booking: (weeks from now of session 1, hour) / "unbooked" / None for a draft)
+JOURNEYS = {
+    "Emma": ({"areas": ["face", "neck"], "fitzpatrick_skin_type": 2}, "skin_rejuvenation", (-2, 10)),
+    "Elif": ({"conditions": ["eczema"], "medications": ["aspirin"], "areas": ["scalp"]}, "hair_loss", (1, 11)),
+    "Mehmet": ({"conditions": ["lupus"], "medications": ["methotrexate"], "areas": ["joints"]}, None, None),
+    "Sofia": ({"fitzpatrick_skin_type": 5, "areas": ["face"]}, "pigmentation", None),
+    "Ayşe": ({"areas": ["thighs", "buttocks"]}, "cellulite", "unbooked"),
+    "Zeynep": ({"areas": ["abdomen"], "conditions": ["bruises_easily"]}, "localized_fat", (2, 14)),
+    "Hannah": ({"areas": ["face"]}, None, None),  # 17: deferred for age
+}
+
+
+def seed_journeys(practitioner, scheduler):
+    """Screen, plan, consent and book the named demo patients (once)."""
+    rooms = list(Room.objects.filter(is_active=True).order_by("name"))
+    for given, (answers, indication, booking) in JOURNEYS.items():
+        patient = Patient.objects.filter(given_name=given).exclude(email__endswith=BULK_EMAIL_DOMAIN).first()
+        if patient is None or patient.screenings.exists():
+            continue
+        with transaction.atomic():
+            plan = None
+            if indication:
+                plan = _plan(patient, practitioner, indication)
+                answers = {
+                    **answers,
+                    "areas": sorted({*answers.get("areas", []), *(t.code for t in plan.areas.all())}),
+                    "ingredients": [t.code for t in plan.ingredients.all()],
+                    "indication": indication,
+                }
+            _screen(patient, practitioner, answers)
+            if plan is None:
+                continue
+            if booking is None:
+                continue  # a draft: consent still to sign
+            plan_services.consent_sign(
+                plan=plan,
+                document_html=_consent_html(plan),
+                signed_name=patient.display_name,
+                confirmed=True,
+                photo_consent=True,
+                signature_png=None,
+                witnessed_by=practitioner,
+            )
+            plan = plan_services.plan_activate(plan=plan, by=practitioner)
+            if booking == "unbooked":
+                continue
+            _book(plan, practitioner, rooms[0], scheduler, weeks_from_now=booking[0], hour=booking[1])
+
+
+def _plan(patient, practitioner, indication):
+    protocol = Protocol.objects.get(code=indication)
+    values = PlanForm.initial_for(protocol)
+    values["intervals"] = protocol.default_intervals(protocol.default_sessions)
+    values["areas"] = list(Term.objects.filter(kind="area", code__in=values["areas"]))
+    values["ingredients"] = list(Term.objects.filter(kind="ingredient", code__in=values["ingredients"]))
+    values["goals"] = "Agreed at the consultation."
+    return plan_services.plan_create(patient=patient, protocol=protocol, values=values, created_by=practitioner)
+
+
+def _screen(patient, practitioner, answers):
+    kb = knowledge_base()
+    data = {"date_of_birth": patient.date_of_birth.isoformat(), **answers}
+    parsed = engine.parse_answers(data, kb, today=timezone.localdate())
+    result = engine.evaluate(parsed, kb)
+    decisions = [{"rule": f.rule, "decision": "acknowledged"} for f in result.findings if f.severity == "warning"]
+    return screening_record(
+        patient=patient,
+        recorded_by=practitioner,
+        answers=parsed,
+        result=result,
+        decisions=decisions,
+        evaluation={"health-history": True},
+        goals="Demo patient",
+    )
+
+
+def _consent_html(plan):
+    from mesoclinic.plans.consent import consent_document
+
+    return consent_document(plan, practitioner=plan.created_by, on_date=timezone.localdate())
+
+
+def _book(plan, practitioner, room, scheduler, weeks_from_now, hour):
+    """Book the plan on Tuesdays at `hour` from `weeks_from_now`; sessions already past are done."""
+    zone = clinic_zone()
+    today = datetime.datetime.now(zone).date()
+    tuesday = today - datetime.timedelta(days=today.weekday()) + datetime.timedelta(days=1, weeks=weeks_from_now)
+    first = datetime.datetime.combine(tuesday, datetime.time(hour))
+    targets = scheduling.series_targets(first, plan.intervals, plan.sessions_planned)
+    # Past sessions are history, not bookings: write them directly, the way they happened.
+    past = [t for t in targets if scheduling.localize(t, zone) < timezone.now()]
+    future = targets[len(past) :]
+    series = SessionSeries.objects.create(plan=plan, patient=plan.patient, created_by=scheduler)
+    duration = datetime.timedelta(minutes=plan.session_minutes)
+    for sequence, target in enumerate(past, start=1):
+        start = scheduling.localize(target, zone)
+        TreatmentSession.objects.create(
+            series=series,
+            plan=plan,
+            patient=plan.patient,
+            practitioner=practitioner,
+            room=room,
+            sequence=sequence,
+            starts_at=start,
+            ends_at=start + duration,
+            status=SessionStatus.COMPLETED,
+        )
+    if future:
+        services.series_book(plan=plan, practitioner=practitioner, room=room, local_starts=future, by=scheduler)
+
+
+# --- Scale data ------------------------------------------------------------------------------
+
+SLOT_HOURS = (9, 10, 11, 12, 14, 15, 16, 17)
+
+
+def seed_calendar(weeks, stdout=None):
+    """Fill `weeks` weeks around today with 8-session weekly series for generated patients.
+
+    Each practitioner keeps one room; each patient holds one weekly slot for eight weeks.
+    Idempotent: does nothing if the generated patients already have sessions.
+    """
+    generated = Patient.objects.filter(email__endswith="@" + BULK_EMAIL_DOMAIN)
+    if not weeks or TreatmentSession.objects.filter(patient__in=generated).exists():
+        return 0
+    practitioners = list(User.objects.practitioners().order_by("pk"))
+    rooms = list(Room.objects.filter(is_active=True).order_by("pk"))
+    protocol = Protocol.objects.select_related("indication").get(code="cellulite")
+    areas = list(protocol.default_areas.all())
+    ingredients = list(protocol.default_ingredients.all())
+    zone = clinic_zone()
+    today = datetime.datetime.now(zone).date()
+    first_monday = today - datetime.timedelta(days=today.weekday(), weeks=weeks // 2)
+    now = timezone.now()
+    hours = {}  # (practitioner, weekday) -> the slot hours inside their working hours
+    for practitioner in practitioners:
+        for row in practitioner.working_hours.all():
+            fitting = [h for h in SLOT_HOURS if row.starts.hour <= h and h + 1 <= row.ends.hour]
+            hours.setdefault((practitioner.pk, row.weekday), []).extend(fitting)
+    chains = []  # (practitioner, room, weekday, hour, first week)
+    for week in range(0, weeks, 8):
+        for index, practitioner in enumerate(practitioners):
+            for (owner, weekday), slot_hours in sorted(hours.items()):
+                if owner == practitioner.pk:
+                    chains += [(practitioner, rooms[index % len(rooms)], weekday, hour, week) for hour in slot_hours]
+    chains = _free_chains(chains, first_monday, weeks, zone, protocol.default_session_minutes)
+    patient_rows = list(generated.order_by("pk").values_list("pk", "date_of_birth")[: len(chains)])
+    patient_ids = [pk for pk, _ in patient_rows]
+    born = dict(patient_rows)
+    chains = chains[: len(patient_ids)]
+    if not chains:
+        return 0
+    with transaction.atomic():
+        plans = Plan.objects.bulk_create(
+            Plan(
+                patient_id=pid,
+                protocol=protocol,
+                indication=protocol.indication,
+                technique=protocol.default_technique,
+                depth_mm=protocol.default_depth_mm,
+                needle_gauge=protocol.default_gauge,
+                session_minutes=protocol.default_session_minutes,
+                sessions_planned=8,
+                intervals=[7] * 7,
+                status=PlanStatus.ACTIVE,
+                created_by=chain[0],
+                activated_at=now,
+                activated_by=chain[0],
+            )
+            for pid, chain in zip(patient_ids, chains, strict=True)
+        )
+        Plan.areas.through.objects.bulk_create(
+            Plan.areas.through(plan_id=plan.pk, term_id=term.pk) for plan in plans for term in areas
+        )
+        Plan.ingredients.through.objects.bulk_create(
+            Plan.ingredients.through(plan_id=plan.pk, term_id=term.pk) for plan in plans for term in ingredients
+        )
+        _bulk_screenings_and_consents(plans, chains, now, born)
+        series = SessionSeries.objects.bulk_create(
+            SessionSeries(plan=plan, patient_id=plan.patient_id, created_by=chain[0])
+            for plan, chain in zip(plans, chains, strict=True)
+        )
+        duration = datetime.timedelta(minutes=protocol.default_session_minutes)
+        sessions = []
+        for plan, one_series, (practitioner, room, weekday, hour, week) in zip(plans, series, chains, strict=True):
+            for sequence in range(1, 9):
+                day = first_monday + datetime.timedelta(weeks=week + sequence - 1, days=weekday)
+                start = scheduling.localize(datetime.datetime.combine(day, datetime.time(hour)), zone)
+                sessions.append(
+                    TreatmentSession(
+                        series=one_series,
+                        plan=plan,
+                        patient_id=plan.patient_id,
+                        practitioner=practitioner,
+                        room=room,
+                        sequence=sequence,
+                        starts_at=start,
+                        ends_at=start + duration,
+                        status=SessionStatus.COMPLETED if start < now else SessionStatus.SCHEDULED,
+                    )
+                )
+        TreatmentSession.objects.bulk_create(sessions, batch_size=2000)
+    if stdout:
+        stdout.write(f"Calendar: {len(plans)} plans, {len(sessions)} sessions over {weeks} weeks.")
+    return len(sessions)
+
+
+def _chain_starts(chain, first_monday, zone):
+    _, _, weekday, hour, week = chain
+    return [
+        scheduling.localize(
+            datetime.datetime.combine(
+                first_monday + datetime.timedelta(weeks=week + n, days=weekday), datetime.time(hour)
+            ),
+            zone,
+        )
+        for n in range(8)
+    ]
+
+
+def _free_chains(chains, first_monday, weeks, zone, minutes):
+    """Drop the chains that would collide with sessions already booked (the demo journeys)."""
+    duration = datetime.timedelta(minutes=minutes)
+    start = scheduling.localize(datetime.datetime.combine(first_monday, datetime.time(0)), zone)
+    taken = list(
+        TreatmentSession.objects.occupying()
+        .filter(starts_at__gte=start, starts_at__lt=start + datetime.timedelta(weeks=weeks + 8))
+        .values_list("starts_at", "ends_at", "practitioner_id", "room_id")
+    )
+    if not taken:
+        return chains
+    by_practitioner, by_room = {}, {}
+    for begins, ends, practitioner_id, room_id in taken:
+        by_practitioner.setdefault(practitioner_id, []).append((begins, ends, None))
+        by_room.setdefault(room_id, []).append((begins, ends, None))
+    busy_p = {pk: scheduling.Busy.of("", rows) for pk, rows in by_practitioner.items()}
+    busy_r = {pk: scheduling.Busy.of("", rows) for pk, rows in by_room.items()}
+    free = []
+    for chain in chains:
+        practitioner, room = chain[0], chain[1]
+        clash = any(
+            (practitioner.pk in busy_p and busy_p[practitioner.pk].clash(moment, moment + duration))
+            or (room.pk in busy_r and busy_r[room.pk].clash(moment, moment + duration))
+            for moment in _chain_starts(chain, first_monday, zone)
+        )
+        if not clash:
+            free.append(chain)
+    return free
+
+
+def _bulk_screenings_and_consents(plans, chains, now, born):
+    kb = knowledge_base()
+    document = "<p>Consent recorded for the benchmark data set.</p>"
+    Screening.objects.bulk_create(
+        Screening(
+            patient_id=plan.patient_id,
+            recorded_by=chain[0],
+            recorded_at=now,
+            expires_at=now + datetime.timedelta(days=30),
+            answers={"date_of_birth": born[plan.patient_id].isoformat(), "areas": ["thighs"], "ingredients": []},
+            findings=[],
+            verdict="clear",
+            outcome=Outcome.CLEAR,
+            rules_version=kb.version,
+        )
+        for plan, chain in zip(plans, chains, strict=True)
+    )
+    Consent.objects.bulk_create(
+        Consent(
+            plan=plan,
+            patient_id=plan.patient_id,
+            document_html=document,
+            document_sha256=hashlib.sha256(document.encode()).hexdigest(),
+            signed_name="(benchmark data)",
+            confirmed=True,
+            photo_consent=False,
+            witnessed_by=chain[0],
+            signed_at=now,
+        )
+        for plan, chain in zip(plans, chains, strict=True)
+    )

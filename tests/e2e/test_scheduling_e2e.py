@@ -1,0 +1,73 @@
+import datetime
+import zoneinfo
+
+from playwright.sync_api import expect
+
+from mesoclinic.treatment_sessions.models import TreatmentSession
+from mesoclinic.treatment_sessions.scheduling import wall_clock
+from mesoclinic.treatment_sessions.services import series_book
+from tests.e2e.conftest import login
+from tests.treatment_sessions.conftest import ZONE_NAME, active_plan, local, next_monday
+
+LONDON = zoneinfo.ZoneInfo(ZONE_NAME)
+
+
+def test_scheduler_books_a_cellulite_series_around_a_collision_then_moves_the_third_and_following(
+    page, screenshot, clinic, alice, sam, room
+):
+    start = next_monday(2)
+    plan = active_plan(alice, "cellulite")
+    plan.patient.given_name, plan.patient.family_name = "Selma", "Uçar"
+    plan.patient.save()
+    # Another patient already has Dr. Hart at 10:00 on the day session 3 would fall.
+    busy_day = start + datetime.timedelta(days=sum(plan.intervals[:2]))
+    series_book(
+        plan=active_plan(alice, "cellulite"),
+        practitioner=alice,
+        room=room,
+        local_starts=[local(busy_day, 10)],
+        by=alice,
+    )
+
+    login(page, "sam")
+    expect(page.get_by_role("heading", name="Calendar")).to_be_visible()
+    page.get_by_role("link", name="Plans to book").click()
+    page.get_by_role("row", name="Selma Uçar").get_by_role("link", name="Book sessions").click()
+    page.get_by_label("First session").fill(start.isoformat())
+    page.get_by_label("Start time").fill("10:00")
+    page.get_by_label("Practitioner").select_option(label=alice.display_name)
+    page.get_by_label("Room").select_option(label="Room 1")
+    page.get_by_role("button", name="Propose dates").click()
+
+    items = page.locator(".proposal-item")
+    expect(items).to_have_count(8)
+    conflict = page.locator(".proposal-item.is-conflict")
+    expect(conflict).to_have_count(1)
+    expect(conflict).to_contain_text("Session 3")
+    expect(conflict).to_contain_text("is already booked 10:00")
+    expect(page.get_by_role("button", name="Book all 8 sessions")).to_be_disabled()
+    screenshot("conflict")
+
+    conflict.locator(".proposal-alternatives button").first.click()
+    expect(page.locator(".proposal-item.is-conflict")).to_have_count(0)
+    expect(page.locator(".proposal-item").nth(2)).to_contain_text("Changed by you")
+    page.get_by_role("button", name="Book all 8 sessions").click()
+    expect(page.get_by_text("Booked 8 sessions for Selma Uçar.")).to_be_visible()
+    screenshot("calendar")
+
+    sessions = list(TreatmentSession.objects.filter(plan=plan).order_by("sequence"))
+    assert len(sessions) == 8
+    assert wall_clock(sessions[2].starts_at, LONDON) == local(busy_day, 10, 45)  # right after the other session
+    before = [wall_clock(s.starts_at, LONDON) for s in sessions]
+
+    page.goto(sessions[2].get_absolute_url())
+    page.get_by_role("link", name="Move").click()
+    page.get_by_label("New date and time").fill((before[2] + datetime.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("This and the following sessions (keep the spacing)").check()
+    page.get_by_role("button", name="Move").click()
+    expect(page.get_by_text("Moved 6 sessions.")).to_be_visible()
+    screenshot("moved")
+
+    after = [wall_clock(s.starts_at, LONDON) for s in TreatmentSession.objects.filter(plan=plan).order_by("sequence")]
+    assert after[:2] == before[:2]
+    assert after[2:] == [moment + datetime.timedelta(days=7) for moment in before[2:]]

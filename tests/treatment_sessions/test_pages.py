@@ -1,0 +1,189 @@
+import datetime
+import zoneinfo
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from icalendar import Calendar
+
+from mesoclinic.treatment_sessions.models import TreatmentSession
+from mesoclinic.treatment_sessions.scheduling import wall_clock
+from tests.treatment_sessions.conftest import ZONE_NAME, active_plan, book, next_monday
+
+pytestmark = pytest.mark.django_db
+LONDON = zoneinfo.ZoneInfo(ZONE_NAME)
+
+
+def start_data(practitioner, room_, day, time="10:00", **extra):
+    return {
+        "start_date": day.isoformat(),
+        "start_time": time,
+        "practitioner": practitioner.pk,
+        "room": room_.pk,
+        **extra,
+    }
+
+
+def test_the_scheduler_proposes_and_books_a_series(sam_client, cellulite_plan, alice, room):
+    url = reverse("treatment_sessions:book", args=[cellulite_plan.pk])
+    page = sam_client.post(url, start_data(alice, room, next_monday(), action="propose"))
+    proposals = page.context["proposals"]
+    assert len(proposals) == 8 and page.context["conflicts"] == 0
+    data = start_data(alice, room, next_monday(), action="book")
+    data.update({f"session_{p.sequence}": p.wanted.strftime("%Y-%m-%dT%H:%M") for p in proposals})
+    response = sam_client.post(url, data)
+    assert response.status_code == 302
+    assert TreatmentSession.objects.filter(plan=cellulite_plan).count() == 8
+
+
+def test_picking_an_alternative_replaces_that_session_only(sam_client, cellulite_plan, alice, room):
+    start = next_monday()
+    other = active_plan(alice, "cellulite")
+    from mesoclinic.treatment_sessions.services import series_book
+    from tests.treatment_sessions.conftest import local
+
+    series_book(
+        plan=other, practitioner=alice, room=room, local_starts=[local(start + datetime.timedelta(days=7))], by=alice
+    )
+    url = reverse("treatment_sessions:book", args=[cellulite_plan.pk])
+    first = sam_client.post(url, start_data(alice, room, start, action="propose"))
+    conflict = next(p for p in first.context["proposals"] if not p.ok)
+    alternative = wall_clock(conflict.alternatives[0], LONDON).strftime("%Y-%m-%dT%H:%M")
+    data = start_data(alice, room, start, action="check", pick=f"{conflict.sequence}|{alternative}")
+    data.update({f"session_{p.sequence}": p.wanted.strftime("%Y-%m-%dT%H:%M") for p in first.context["proposals"]})
+    second = sam_client.post(url, data)
+    assert second.context["conflicts"] == 0
+    assert next(p for p in second.context["proposals"] if p.sequence == conflict.sequence).chosen
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("start_date", "2020-01-06", "cannot be in the past"),
+        ("room", "99999", "Select a valid choice"),
+        ("practitioner", "99999", "Select a valid choice"),
+        ("start_time", "25:00", "Enter a valid time"),
+    ],
+)
+def test_bad_input_is_refused_beside_the_field_and_nothing_is_booked(
+    sam_client, cellulite_plan, alice, room, field, value, message
+):
+    url = reverse("treatment_sessions:book", args=[cellulite_plan.pk])
+    data = {**start_data(alice, room, next_monday(), action="book"), field: value}
+    response = sam_client.post(url, data)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not TreatmentSession.objects.exists()
+
+
+def test_a_crafted_series_longer_than_the_plan_is_refused(sam_client, cellulite_plan, alice, room):
+    url = reverse("treatment_sessions:book", args=[cellulite_plan.pk])
+    data = start_data(alice, room, next_monday(), action="book")
+    for n in range(1, 11):
+        data[f"session_{n}"] = (
+            datetime.datetime.combine(next_monday(), datetime.time(10)) + datetime.timedelta(days=7 * n)
+        ).strftime("%Y-%m-%dT%H:%M")
+    response = sam_client.post(url, data)
+    assert "8 sessions left to book; this series has 10" in " ".join(response.context["problems"])
+    assert not TreatmentSession.objects.exists()
+
+
+def test_a_draft_plan_cannot_be_booked_from_the_page(sam_client, clinic, alice, room, patient):
+    from tests.plans.conftest import make_plan
+
+    draft = make_plan(patient, alice, "cellulite")
+    page = sam_client.post(
+        reverse("treatment_sessions:book", args=[draft.pk]), start_data(alice, room, next_monday(), action="propose")
+    )
+    assert "not active" in " ".join(page.context["problems"])
+
+
+def test_the_patient_role_cannot_book_or_see_sessions(pat_client, cellulite_plan, alice, room):
+    session = book(cellulite_plan, alice, room, next_monday()).sessions.first()
+    assert pat_client.get(reverse("treatment_sessions:book", args=[cellulite_plan.pk])).status_code == 404
+    assert pat_client.get(session.get_absolute_url()).status_code == 404
+    assert pat_client.get(reverse("treatment_sessions:calendar")).status_code == 403
+
+
+@pytest.mark.parametrize("series", [1, 4])
+def test_the_week_view_query_count_does_not_grow_with_sessions(
+    sam_client, clinic, alice, room, django_assert_num_queries, series
+):
+    for n in range(series):
+        book(active_plan(alice, "cellulite"), alice, room, next_monday(), hour=9 + 2 * n)
+    cache.clear()
+    url = reverse("treatment_sessions:calendar")
+    # session, user, clinic (zone), clinic (page cache), practitioners, rooms, sessions, opening hours
+    with django_assert_num_queries(8):
+        response = sam_client.get(
+            url, {"view": "week", "by": "practitioner", "practitioner": alice.pk, "date": next_monday().isoformat()}
+        )
+    assert len(response.context["placed"]) == series
+
+
+def test_the_day_view_shows_every_room(sam_client, cellulite_plan, alice, room):
+    book(cellulite_plan, alice, room, next_monday())
+    response = sam_client.get(
+        reverse("treatment_sessions:calendar"), {"view": "day", "by": "room", "date": next_monday().isoformat()}
+    )
+    assert [c["resource"].name for c in response.context["columns"]] == ["Room 1", "Room 2"]
+    assert response.context["placed"][0].column == 1
+
+
+def test_today_lists_my_sessions_with_what_needs_attention(alice_client, clinic, alice, room):
+    plan = active_plan(alice, "cellulite")
+    from mesoclinic.treatment_sessions.models import SessionSeries
+    from mesoclinic.treatment_sessions.scheduling import localize
+
+    today = datetime.datetime.now(LONDON).date()
+    start = localize(datetime.datetime.combine(today, datetime.time(23, 0)), LONDON)
+    series = SessionSeries.objects.create(plan=plan, patient=plan.patient, created_by=alice)
+    TreatmentSession.objects.create(
+        series=series,
+        plan=plan,
+        patient=plan.patient,
+        practitioner=alice,
+        room=room,
+        sequence=1,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=45),
+    )
+    plan.consents.update(withdrawn_at=start)
+    response = alice_client.get(reverse("treatment_sessions:today"))
+    [row] = response.context["rows"]
+    assert ("danger", "Consent missing") in row["badges"]
+    assert "Session 1 of 8" in response.content.decode()
+
+
+def test_the_patients_series_exports_as_icalendar_with_its_time_zone(alice_client, cellulite_plan, alice, room):
+    book(cellulite_plan, alice, room, next_monday())
+    response = alice_client.get(reverse("treatment_sessions:patient_ics", args=[cellulite_plan.patient_id]))
+    calendar = Calendar.from_ical(response.content)
+    events = calendar.walk("VEVENT")
+    assert len(events) == 8
+    assert calendar.walk("VTIMEZONE")[0]["TZID"] == ZONE_NAME
+    first = events[0].decoded("DTSTART")
+    assert str(first.tzinfo) == ZONE_NAME and first.hour == 10
+
+
+def test_the_practitioners_private_feed_can_be_replaced_and_revoked(alice_client, client, cellulite_plan, alice, room):
+    book(cellulite_plan, alice, room, next_monday())
+    url = alice_client.post(reverse("treatment_sessions:feed_settings"), {"action": "create"}).context["new_url"]
+    path = url.replace("http://testserver", "")
+    feed = client.get(path)
+    assert feed.status_code == 200
+    events = Calendar.from_ical(feed.content).walk("VEVENT")
+    assert len(events) == 8
+    assert cellulite_plan.patient.family_name not in feed.content.decode()  # initials only
+    new_url = alice_client.post(reverse("treatment_sessions:feed_settings"), {"action": "create"}).context["new_url"]
+    assert client.get(path).status_code == 404
+    alice_client.post(reverse("treatment_sessions:feed_settings"), {"action": "revoke"})
+    assert client.get(new_url.replace("http://testserver", "")).status_code == 404
+
+
+def test_the_patient_page_shows_the_series_and_the_next_session(alice_client, sam_client, cellulite_plan, alice, room):
+    book(cellulite_plan, alice, room, next_monday())
+    page = alice_client.get(reverse("patients:detail", args=[cellulite_plan.patient_id])).content.decode()
+    assert "Session 1 of 8" in page
+    scheduler_page = sam_client.get(reverse("patients:detail", args=[cellulite_plan.patient_id])).content.decode()
+    assert "Cellulite 8/8" in scheduler_page
