@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("mesoclinic.screening.urls")),
     path("", include("mesoclinic.plans.urls")),
     path("", include("mesoclinic.treatment_sessions.urls")),
+    path("", include("mesoclinic.treatment_sessions.photo_urls")),
+    path("recall/", include("mesoclinic.treatment_sessions.recall_urls")),
     path("aftercare/", include("mesoclinic.aftercare.urls")),
     path("admin/", admin.site.urls),
 ]

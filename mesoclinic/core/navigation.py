@@ -60,7 +60,7 @@ NAVIGATION = (
             "plans:product",
         ),
     ),
-    NavItem("Lot recall", "treatment_sessions:recall", (P,), "bi-upc-scan"),
+    NavItem("Lot recall", "recall:search", (P,), "bi-upc-scan", ("recall:",)),
     NavItem("Outbox", "treatment_sessions:outbox", (P, S), "bi-envelope"),
     NavItem("Clinic setup", "core:setup", (S,), "bi-gear", ("core:setup",)),
     NavItem("My aftercare", "aftercare:mine", (PT,), "bi-heart-pulse", ("aftercare:",)),

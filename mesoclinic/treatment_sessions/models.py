@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mesoclinic.core.audit import PatientDataMixin
+from mesoclinic.plans.models import Technique
 
 
 class SessionStatus(models.TextChoices):
@@ -126,3 +127,247 @@ class CalendarFeed(models.Model):
     @staticmethod
     def digest(token):
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- The day of the session: re-check, chart, photos, lots --------------------------------
+
+
+class ChartLockedError(Exception):
+    """A signed chart is never changed; corrections are addenda."""
+
+
+class Anaesthetic(models.TextChoices):
+    NONE = "none", "None"
+    TOPICAL = "topical", "Topical anaesthetic cream"
+    IN_COCKTAIL = "in_cocktail", "Local anaesthetic in the cocktail"
+
+
+class Chart(PatientDataMixin, models.Model):
+    """What was actually done at a session. Signing locks it."""
+
+    session = models.OneToOneField(TreatmentSession, on_delete=models.PROTECT, related_name="chart")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="charts")
+    technique = models.CharField(max_length=20, choices=Technique.choices)
+    depth_mm = models.DecimalField("depth (mm)", max_digits=3, decimal_places=1)
+    needle_gauge = models.PositiveSmallIntegerField("needle gauge (G)")
+    anaesthetic = models.CharField(max_length=12, choices=Anaesthetic.choices, default=Anaesthetic.NONE)
+    duration_minutes = models.PositiveSmallIntegerField("duration (minutes)")
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self):
+        return f"Chart of {self.session}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding and Chart.objects.filter(pk=self.pk, signed_at__isnull=False).exists():
+            raise ChartLockedError("This chart is signed; add an addendum instead.")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_signed(self):
+        return self.signed_at is not None
+
+
+class LockedWithChart(models.Model):
+    """Rows of a chart (areas, products, events, measurements) lock when the chart is signed."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if Chart.objects.filter(pk=self.chart_id, signed_at__isnull=False).exists():
+            raise ChartLockedError("This chart is signed; add an addendum instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if Chart.objects.filter(pk=self.chart_id, signed_at__isnull=False).exists():
+            raise ChartLockedError("This chart is signed; add an addendum instead.")
+        return super().delete(*args, **kwargs)
+
+
+class ChartArea(LockedWithChart):
+    chart = models.ForeignKey(Chart, on_delete=models.CASCADE, related_name="areas")
+    area = models.ForeignKey(
+        "screening.Term", on_delete=models.PROTECT, related_name="+", limit_choices_to={"kind": "area"}
+    )
+    volume_ml = models.DecimalField("volume (ml)", max_digits=4, decimal_places=2)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chart", "area"], name="chart_area_once")]
+
+    def __str__(self):
+        return f"{self.area} {self.volume_ml} ml"
+
+
+class Lot(models.Model):
+    """A batch of a product, as printed on the box: its number and expiry date."""
+
+    product = models.ForeignKey("plans.Product", on_delete=models.PROTECT, related_name="lots")
+    lot_number = models.CharField(max_length=60)
+    expires_on = models.DateField()
+
+    class Meta:
+        ordering = ["product", "lot_number"]
+        constraints = [models.UniqueConstraint(fields=["product", "lot_number"], name="lot_unique_per_product")]
+        indexes = [models.Index(fields=["lot_number"], name="lot_number")]
+
+    def __str__(self):
+        return f"{self.product} lot {self.lot_number} (exp. {self.expires_on:%Y-%m-%d})"
+
+
+class ProductUse(LockedWithChart):
+    chart = models.ForeignKey(Chart, on_delete=models.CASCADE, related_name="products_used")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="uses")
+    volume_ml = models.DecimalField("volume (ml)", max_digits=4, decimal_places=2)
+
+    def __str__(self):
+        return f"{self.lot} {self.volume_ml} ml"
+
+
+class AdverseEventType(models.Model):
+    """A coded side effect, drawn from the documents (fixtures/adverse_events.yaml)."""
+
+    code = models.SlugField(primary_key=True, max_length=40)
+    label = models.CharField(max_length=80)
+    description = models.TextField(blank=True)
+    follow_up_days = models.PositiveSmallIntegerField(default=2, help_text="When to follow up by default.")
+    position = models.PositiveSmallIntegerField(default=100)
+    sources = models.JSONField()
+
+    class Meta:
+        ordering = ["position", "label"]
+
+    def __str__(self):
+        return self.label
+
+
+class AdverseSeverity(models.TextChoices):
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe"
+
+
+class AdverseEvent(LockedWithChart):
+    chart = models.ForeignKey(Chart, on_delete=models.CASCADE, related_name="adverse_events")
+    type = models.ForeignKey(AdverseEventType, on_delete=models.PROTECT, related_name="events")
+    severity = models.CharField(max_length=10, choices=AdverseSeverity.choices)
+    notes = models.CharField(max_length=300, blank=True)
+    follow_up_on = models.DateField("follow up on", null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.type} ({self.get_severity_display().lower()})"
+
+
+class Measurement(LockedWithChart):
+    chart = models.ForeignKey(Chart, on_delete=models.CASCADE, related_name="measurements")
+    kind = models.CharField(max_length=120, help_text="What was measured, e.g. thigh circumference.")
+    value = models.DecimalField(max_digits=7, decimal_places=2)
+    unit = models.CharField(max_length=20, blank=True)
+
+    def __str__(self):
+        return f"{self.kind}: {self.value} {self.unit}".strip()
+
+
+class Addendum(models.Model):
+    """A correction or later note on a signed chart; the chart itself stays as signed."""
+
+    chart = models.ForeignKey(Chart, on_delete=models.PROTECT, related_name="addenda")
+    text = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name_plural = "addenda"
+
+    def __str__(self):
+        return f"Addendum to {self.chart} by {self.author}"
+
+
+class PhotoKind(models.TextChoices):
+    BEFORE = "before", "Before"
+    AFTER = "after", "After"
+
+
+def photo_path(instance, filename):
+    # A random name: the file name must not carry the patient's identity.
+    import secrets
+
+    return f"photos/{timezone.now():%Y/%m}/{secrets.token_hex(16)}.jpg"
+
+
+class SessionPhoto(PatientDataMixin, models.Model):
+    """A clinical photo, stripped of metadata, stored outside the static folders."""
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="photos")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="photos")
+    kind = models.CharField(max_length=10, choices=PhotoKind.choices)
+    image = models.ImageField(upload_to=photo_path, width_field="width", height_field="height")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    caption = models.CharField(max_length=120, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} photo of session {self.session.sequence}"
+
+
+# --- Reminders -------------------------------------------------------------------------------
+
+
+class ReminderKind(models.TextChoices):
+    HOLD = "hold", "Preparation reminder"
+    APPOINTMENT = "appointment", "Appointment reminder"
+    FOLLOW_UP = "follow_up", "Follow-up after the session"
+    AFTERCARE = "aftercare", "Aftercare sheet"
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", "Due"
+    SENT = "sent", "Sent"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Not sent"
+
+
+class Reminder(PatientDataMixin, models.Model):
+    """A message to a patient, stored as a row with its due time and sent once.
+
+    `key` is unique: the same reminder is never created twice, and a session moved to a new
+    time gets new keys (the old reminders are cancelled, the sent ones stay as history).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="reminders")
+    session = models.ForeignKey(
+        TreatmentSession, null=True, blank=True, on_delete=models.PROTECT, related_name="reminders"
+    )
+    kind = models.CharField(max_length=12, choices=ReminderKind.choices)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
+    details = models.JSONField(default=dict, blank=True, help_text="What the message needs: the hold, a link...")
+    subject = models.CharField(max_length=200, blank=True)
+    recipient = models.EmailField(blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="reminder_due")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.patient} due {self.due_at:%Y-%m-%d %H:%M}"

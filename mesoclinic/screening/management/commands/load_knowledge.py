@@ -5,7 +5,16 @@ from django.db import transaction
 from mesoclinic.screening.knowledge import KnowledgeBaseError, build_knowledge_base
 
 # In dependency order. Each app's clinical knowledge is a fixture in fixtures/.
-KNOWLEDGE_FIXTURES = ["sources", "vocabulary", "rules", "evaluation", "protocols", "ingredients", "consent"]
+KNOWLEDGE_FIXTURES = [
+    "sources",
+    "vocabulary",
+    "rules",
+    "evaluation",
+    "protocols",
+    "ingredients",
+    "consent",
+    "adverse_events",
+]
 
 
 class Command(BaseCommand):
