@@ -32,7 +32,16 @@ NAVIGATION = (
         "patients:list",
         (P, S),
         "bi-people",
-        ("patients:", "screening:new", "screening:detail", "plans:new", "plans:detail", "plans:edit", "plans:consent"),
+        (
+            "patients:",
+            "screening:new",
+            "screening:detail",
+            "plans:new",
+            "plans:detail",
+            "plans:edit",
+            "plans:consent",
+            "photos:",
+        ),
     ),
     NavItem(
         "Calendar",

@@ -58,6 +58,7 @@ def hub_context(patient):
     """What the practitioner's patient page shows besides identity: each app's summary."""
     from mesoclinic.plans.selectors import plans_of
     from mesoclinic.screening.selectors import screening_status, screenings_of
+    from mesoclinic.treatment_sessions.photos import patient_photos
 
     plans = plans_of(patient)
     return {
@@ -66,6 +67,7 @@ def hub_context(patient):
         "plans": plans,
         "active_plan": next((plan for plan in plans if plan.is_active), None),
         **sessions_context(patient, plans),
+        "photos": patient_photos(patient),
     }
 
 
@@ -73,8 +75,9 @@ def sessions_context(patient, plans):
     """The patient's sessions, the next one, and each plan's progress (sessions done)."""
     from django.utils import timezone
 
+    from mesoclinic.screening.selectors import clinic_today
     from mesoclinic.treatment_sessions.models import OCCUPYING, SessionStatus, plan_progress
-    from mesoclinic.treatment_sessions.selectors import sessions_of_patient
+    from mesoclinic.treatment_sessions.selectors import open_follow_ups, sessions_of_patient
 
     sessions = sessions_of_patient(patient)
     done = plan_progress(plans)
@@ -87,7 +90,11 @@ def sessions_context(patient, plans):
         plan.sessions_booked = booked.get(plan.pk, 0)
     now = timezone.now()
     upcoming = [s for s in sessions if s.status == SessionStatus.SCHEDULED and s.starts_at >= now]
-    return {"sessions": sessions, "next_session": upcoming[0] if upcoming else None}
+    return {
+        "sessions": sessions,
+        "next_session": upcoming[0] if upcoming else None,
+        "follow_ups": open_follow_ups(sessions, clinic_today()),
+    }
 
 
 def scheduler_hub_context(patient):

@@ -10,7 +10,10 @@ class TreatmentSessionsConfig(AppConfig):
     def ready(self):
         from mesoclinic.core.audit import track
 
-        from .models import SessionSeries, TreatmentSession
+        from .models import Addendum, Chart, SessionPhoto, SessionSeries, TreatmentSession
 
         track(SessionSeries)
         track(TreatmentSession)
+        track(Chart)
+        track(Addendum)
+        track(SessionPhoto, exclude_fields=["image"])

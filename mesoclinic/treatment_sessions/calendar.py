@@ -15,11 +15,12 @@ from mesoclinic.plans.models import Consent, Plan, PlanStatus
 from mesoclinic.screening.models import Screening
 from mesoclinic.screening.selectors import clinic_today, status_of
 
-from .models import OCCUPYING, SessionStatus, TreatmentSession
+from .models import OCCUPYING, AdverseEvent, SessionStatus, TreatmentSession
 from .scheduling import wall_clock
 from .selectors import clinic_zone
 
 SLOT = datetime.timedelta(minutes=15)
+FOLLOW_UP_LOOKBACK = datetime.timedelta(days=14)
 DEFAULT_DAY = (datetime.time(8), datetime.time(20))
 
 
@@ -160,6 +161,13 @@ def today_page(request):
             "plan_id", flat=True
         )
     )
+    follow_ups = {}
+    for event in AdverseEvent.objects.filter(
+        chart__patient__in={s.patient_id for s in sessions},
+        follow_up_on__lte=day,
+        follow_up_on__gte=day - FOLLOW_UP_LOOKBACK,
+    ).select_related("type", "chart"):
+        follow_ups.setdefault(event.chart.patient_id, []).append(event.type.label)
     rows = []
     for session in sessions:
         status = status_of(latest.get(session.patient_id), session.patient)
@@ -170,6 +178,10 @@ def today_page(request):
             badges.append(("danger", "Screening deferred"))
         if session.plan_id not in consented:
             badges.append(("danger", "Consent missing"))
+        if session.status == SessionStatus.SCHEDULED and session.day_check_id is None:
+            badges.append(("info", "Holds to confirm (re-check)"))
+        for label in follow_ups.get(session.patient_id, []):
+            badges.append(("warning", f"Follow-up due: {label.lower()}"))
         rows.append(
             {
                 "session": session,

@@ -78,3 +78,162 @@ class CancelForm(forms.Form):
         initial="one",
     )
     reason = forms.CharField(label="Reason", max_length=150)
+
+
+# --- The day of the session ------------------------------------------------------------------
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class DayCheckForm(forms.Form):
+    """The short check before charting. Every question must be answered: none has a default."""
+
+    pregnant = forms.ChoiceField(label="Pregnant now, or may be?", choices=YES_NO, widget=forms.RadioSelect)
+    breastfeeding = forms.ChoiceField(label="Breastfeeding now?", choices=YES_NO, widget=forms.RadioSelect)
+    new_medications = forms.MultipleChoiceField(
+        label="New medications since the screening", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    new_medications_other = forms.CharField(label="Other new medications", required=False)
+    infection_at_site = forms.ChoiceField(
+        label="Any infection, cold sore or broken skin at the treatment site?", choices=YES_NO, widget=forms.RadioSelect
+    )
+    feeling_well = forms.ChoiceField(label="Feeling well today?", choices=YES_NO, widget=forms.RadioSelect)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, kb, holds, **kwargs):
+        super().__init__(*args, **kwargs)
+        from mesoclinic.screening.forms import grouped_choices
+
+        self.kb = kb
+        self.holds = holds
+        self.fields["new_medications"].choices = grouped_choices(kb, ("medication",))
+        self.fields["new_medications_other"].widget.attrs.update({"placeholder": "Type terms, separated by commas"})
+        for hold in holds:
+            hours = hold.hours_before
+            when = f"{hours // 24} days" if hours >= 48 and hours % 24 == 0 else f"{hours} hours"
+            self.fields[f"hold_{hold.rule}"] = forms.ChoiceField(
+                label=f"Kept the hold: no {hold.substance} in the {when} before today?",
+                choices=[("kept", "Kept"), ("broken", "Not kept")],
+                widget=forms.RadioSelect,
+            )
+
+    def hold_fields(self):
+        return [self[f"hold_{hold.rule}"] for hold in self.holds]
+
+    def clean_new_medications_other(self):
+        import re
+
+        codes = []
+        for text in [t.strip() for t in re.split(r"[,;\n]", self.cleaned_data["new_medications_other"]) if t.strip()]:
+            found = self.kb.lookup(("medication",), text)
+            if found is None:
+                close = self.kb.suggestions(("medication",), text)
+                hint = f" Did you mean “{close[0]}”?" if close else ""
+                raise forms.ValidationError(f"“{text}” is not in the vocabulary.{hint}")
+            codes.append(found[1])
+        return codes
+
+    def day_answers(self):
+        from .daycheck import DayCheckAnswers
+
+        data = self.cleaned_data
+        return DayCheckAnswers(
+            pregnant=data["pregnant"] == "yes",
+            breastfeeding=data["breastfeeding"] == "yes",
+            new_medications=sorted(set(data["new_medications"]) | set(data["new_medications_other"])),
+            holds_broken=[hold.rule for hold in self.holds if data.get(f"hold_{hold.rule}") == "broken"],
+            infection_at_site=data["infection_at_site"] == "yes",
+            feeling_well=data["feeling_well"] == "yes",
+        )
+
+
+class ChartForm(forms.Form):
+    technique = forms.ChoiceField()
+    depth_mm = forms.DecimalField(
+        label="Depth (mm)", max_digits=3, decimal_places=1, widget=forms.NumberInput(attrs={"step": "0.1"})
+    )
+    needle_gauge = forms.IntegerField(label="Needle gauge (G)")
+    anaesthetic = forms.ChoiceField()
+    duration_minutes = forms.IntegerField(label="Duration (minutes)", min_value=1, max_value=240)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from mesoclinic.plans.models import Technique
+
+        from .models import Anaesthetic
+
+        self.fields["technique"].choices = Technique.choices
+        self.fields["anaesthetic"].choices = Anaesthetic.choices
+
+    def clean(self):
+        from .charting import chart_problems
+
+        data = super().clean()
+        for field, problem in chart_problems(data).items():
+            self.add_error(field, problem)
+        return data
+
+
+class AreaLineForm(forms.Form):
+    area = forms.ChoiceField(required=False)
+    volume_ml = forms.DecimalField(
+        label="Volume (ml)",
+        required=False,
+        max_digits=4,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
+
+    def __init__(self, *args, area_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = [("", "—"), *area_choices]
+
+    def clean(self):
+        # Rows come pre-filled with the plan's areas; one left without a volume was not treated.
+        data = super().clean()
+        if data.get("volume_ml") is not None and not data.get("area"):
+            self.add_error("area", "Choose the area.")
+        return data
+
+
+class ProductLineForm(forms.Form):
+    lot_number = forms.CharField(
+        label="Lot number",
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
+    )
+    product = forms.ModelChoiceField(label="Product (new lot)", queryset=None, required=False)
+    expires_on = forms.DateField(
+        label="Expiry (new lot)", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    volume_ml = forms.DecimalField(
+        label="Volume (ml)",
+        required=False,
+        max_digits=4,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from mesoclinic.plans.models import Product
+
+        self.fields["product"].queryset = Product.objects.filter(is_active=True)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("lot_number") and data.get("volume_ml") is None:
+            self.add_error("volume_ml", "Give the volume used from this lot.")
+        if data.get("volume_ml") is not None and not data.get("lot_number"):
+            self.add_error("lot_number", "Type or scan the lot number.")
+        return data
+
+
+AreaLineFormSet = forms.formset_factory(AreaLineForm, extra=0, max_num=12)
+ProductLineFormSet = forms.formset_factory(ProductLineForm, extra=0, max_num=8)
+
+
+class AddendumForm(forms.Form):
+    text = forms.CharField(label="Addendum", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)

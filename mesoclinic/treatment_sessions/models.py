@@ -72,6 +72,14 @@ class TreatmentSession(PatientDataMixin, models.Model):
     change_note = models.CharField(
         max_length=200, blank=True, help_text="Why it last changed (kept in the audit trail)."
     )
+    day_check = models.OneToOneField(
+        "screening.Screening",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="session",
+        help_text="The re-check on the day (a screening of kind day_check).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -291,6 +299,9 @@ class Addendum(models.Model):
     def __str__(self):
         return f"Addendum to {self.chart} by {self.author}"
 
+    def get_additional_data(self):
+        return {"patient_id": self.chart.patient_id, "label": "chart addendum"}
+
 
 class PhotoKind(models.TextChoices):
     BEFORE = "before", "Before"
@@ -351,7 +362,7 @@ class Reminder(PatientDataMixin, models.Model):
     key = models.CharField(max_length=200, unique=True)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="reminders")
     session = models.ForeignKey(
-        TreatmentSession, null=True, blank=True, on_delete=models.PROTECT, related_name="reminders"
+        TreatmentSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminders"
     )
     kind = models.CharField(max_length=12, choices=ReminderKind.choices)
     due_at = models.DateTimeField()

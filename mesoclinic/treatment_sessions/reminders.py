@@ -1,6 +1,179 @@
-"""Reminders follow their sessions: booking, moving and cancelling update them."""
+"""Reminders and follow-ups: rows with a due time, swept every minute, each sent once.
+
+Why rows and not Celery ETA tasks: a broker outage, a restart or a moved session must not
+lose or duplicate a message. The sweep enqueues what is due (after commit); the task locks
+the row, sends, and marks it sent in one transaction, so a second delivery of the same
+message finds it sent and does nothing.
+
+Due times:
+- a preparation hold: its lead time plus a day (a 7-day NSAID hold reminds 8 days before);
+- the appointment: the day before;
+- a follow-up about reactions: 48 hours after the session.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from .models import Reminder, ReminderKind, ReminderStatus, SessionStatus
+
+HOLD_EXTRA = datetime.timedelta(days=1)
+APPOINTMENT_BEFORE = datetime.timedelta(days=1)
+FOLLOW_UP_AFTER = datetime.timedelta(hours=48)
+REENQUEUE_AFTER = datetime.timedelta(minutes=5)
+SESSION_KINDS = (ReminderKind.HOLD, ReminderKind.APPOINTMENT, ReminderKind.FOLLOW_UP)
 
 
-def sync_reminders(session):
-    """Create, move or cancel the reminders of one session to match it (issue: session day)."""
-    return None
+def wanted_reminders(session, holds, now):
+    """The reminders a session should have right now: [(key, kind, due_at, details)]."""
+    if session.status in (SessionStatus.CANCELLED, SessionStatus.NO_SHOW):
+        return []
+    stamp = session.starts_at.strftime("%Y%m%dT%H%M")
+    wanted = []
+    if session.status == SessionStatus.SCHEDULED and session.starts_at > now:
+        for hold in holds:
+            due = session.starts_at - datetime.timedelta(hours=hold["hours_before"]) - HOLD_EXTRA
+            key = f"hold:{session.pk}:{hold['rule']}:{stamp}"
+            wanted.append((key, ReminderKind.HOLD, max(due, now), hold))
+        wanted.append(
+            (
+                f"appointment:{session.pk}:{stamp}",
+                ReminderKind.APPOINTMENT,
+                max(session.starts_at - APPOINTMENT_BEFORE, now),
+                {},
+            )
+        )
+    if session.ends_at + FOLLOW_UP_AFTER > now:
+        wanted.append(
+            (f"follow_up:{session.pk}:{stamp}", ReminderKind.FOLLOW_UP, session.ends_at + FOLLOW_UP_AFTER, {})
+        )
+    return wanted
+
+
+def session_holds(session):
+    """The preparation holds of the patient's screening, for the session's reminders."""
+    from mesoclinic.screening.selectors import screening_status
+
+    screening = screening_status(session.patient).screening
+    if screening is None:
+        return []
+    return [
+        {
+            "rule": f["rule"],
+            "substance": f["hold"]["substance"],
+            "hours_before": f["hold"]["hours_before"],
+            "action": f["action"],
+        }
+        for f in screening.findings
+        if f.get("hold")
+    ]
+
+
+def sync_reminders(session, now=None):
+    """Make the session's pending reminders match it: create what is missing, cancel the
+    rest. Sent reminders stay as history. Called whenever a session is booked, moved,
+    cancelled or completed."""
+    now = now or timezone.now()
+    wanted = {
+        key: (kind, due, details) for key, kind, due, details in wanted_reminders(session, session_holds(session), now)
+    }
+    existing = {r.key: r for r in Reminder.objects.filter(session=session)}
+    stale = [r.pk for key, r in existing.items() if r.status == ReminderStatus.PENDING and key not in wanted]
+    Reminder.objects.filter(pk__in=stale).update(status=ReminderStatus.CANCELLED)
+    for key, (kind, due, details) in wanted.items():
+        if key in existing:
+            continue
+        Reminder.objects.create(
+            key=key, patient=session.patient, session=session, kind=kind, due_at=due, details=details
+        )
+    return len(wanted)
+
+
+def sweep(now=None, limit=500):
+    """Enqueue every reminder that is due; called by Celery beat every minute.
+
+    A reminder enqueued more than a few minutes ago and still pending is enqueued again:
+    its message may have been lost with a broker. Sending twice is harmless (the task
+    checks the row), sending never is not.
+    """
+    from .tasks import send_reminder
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Reminder.objects.select_for_update(skip_locked=True)
+            .filter(status=ReminderStatus.PENDING, due_at__lte=now)
+            .exclude(enqueued_at__gt=now - REENQUEUE_AFTER)
+            .order_by("due_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Reminder.objects.filter(pk__in=due).update(enqueued_at=now)
+        for pk in due:
+            transaction.on_commit(lambda pk=pk: send_reminder.delay(pk))
+    return len(due)
+
+
+def deliver(reminder_id):
+    """Send one reminder if it is still due: lock, check, send, mark sent, in one transaction.
+
+    If the process dies before the commit, nothing is marked and the message comes back;
+    if it dies between the mail server's acceptance and the commit (a moment), the patient
+    could get the message twice: the Message-ID is stable so mail systems can drop the copy.
+    """
+    with transaction.atomic():
+        reminder = (
+            Reminder.objects.select_for_update(of=("self",))
+            .select_related("patient", "session__plan__indication", "session__room", "session__practitioner")
+            .filter(pk=reminder_id)
+            .first()
+        )
+        if reminder is None or reminder.status != ReminderStatus.PENDING:
+            return "skipped"
+        if reminder.session_id is None and reminder.kind in SESSION_KINDS:
+            reminder.status = ReminderStatus.CANCELLED
+            reminder.last_error = "The session no longer exists."
+            reminder.save(update_fields=["status", "last_error"])
+            return "cancelled"
+        reminder.attempts += 1
+        patient = reminder.patient
+        if not patient.email:
+            reminder.status = ReminderStatus.FAILED
+            reminder.last_error = "The patient has no email address."
+            reminder.save(update_fields=["status", "last_error", "attempts"])
+            return "no address"
+        message = compose(reminder)
+        message.send(fail_silently=False)
+        reminder.status = ReminderStatus.SENT
+        reminder.sent_at = timezone.now()
+        reminder.subject = message.subject[:200]
+        reminder.recipient = patient.email
+        reminder.save(update_fields=["status", "sent_at", "subject", "recipient", "attempts"])
+    return "sent"
+
+
+def compose(reminder):
+    """The email, in the patient's language."""
+    from mesoclinic.core.selectors import current_clinic
+    from mesoclinic.treatment_sessions.scheduling import wall_clock
+
+    patient = reminder.patient
+    clinic = current_clinic()
+    session = reminder.session
+    context = {"patient": patient, "clinic": clinic, "reminder": reminder, "details": reminder.details}
+    if session is not None:
+        context["when"] = wall_clock(session.starts_at, clinic.zone)
+        context["session"] = session
+    with translation.override(patient.preferred_language):
+        subject = render_to_string(f"emails/{reminder.kind}_subject.txt", context).strip()
+        body = render_to_string(f"emails/{reminder.kind}.txt", context)
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">")
+    return EmailMessage(
+        subject=subject,
+        body=body,
+        to=[patient.email],
+        headers={"Message-ID": f"<{reminder.key.replace(':', '.')}@{domain}>"},
+    )

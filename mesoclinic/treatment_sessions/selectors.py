@@ -70,8 +70,20 @@ def booked_count(plan):
 
 
 def sessions_of_patient(patient):
+    """The patient's sessions with their charts' lots and adverse events, in four queries."""
     return list(
         TreatmentSession.objects.filter(patient=patient)
-        .select_related("practitioner", "room", "plan__indication")
+        .select_related("practitioner", "room", "plan__indication", "chart")
+        .prefetch_related("chart__products_used__lot__product", "chart__adverse_events__type")
         .order_by("starts_at")
     )
+
+
+def open_follow_ups(sessions, today):
+    """Adverse events whose follow-up date has not passed, soonest first."""
+    events = []
+    for session in sessions:
+        chart = getattr(session, "chart", None) if hasattr(session, "chart") else None
+        if chart is not None:
+            events += [e for e in chart.adverse_events.all() if e.follow_up_on and e.follow_up_on >= today]
+    return sorted(events, key=lambda e: e.follow_up_on)

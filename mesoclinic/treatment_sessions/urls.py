@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import sessionday_views, views
 
 app_name = "treatment_sessions"
 
@@ -16,5 +16,9 @@ urlpatterns = [
     path("sessions/<int:pk>/move/", views.session_move, name="move"),
     path("sessions/<int:pk>/cancel/", views.session_cancel, name="cancel"),
     path("sessions/<int:pk>/no-show/", views.session_no_show, name="no_show"),
+    path("sessions/<int:pk>/recheck/", sessionday_views.recheck, name="recheck"),
+    path("sessions/<int:pk>/chart/", sessionday_views.chart, name="chart"),
+    path("sessions/<int:pk>/addendum/", sessionday_views.addendum, name="addendum"),
     path("patients/<int:patient_pk>/sessions.ics", views.patient_ics, name="patient_ics"),
+    path("outbox/", views.outbox, name="outbox"),
 ]

@@ -124,11 +124,7 @@ def session_detail(request, pk):
     session = _session_or_404(request, pk)
     zone = clinic_zone()
     record_view(request, session.patient, f"session {session.sequence} of {session.plan.sessions_planned}", obj=session)
-    history = (
-        AuditEntry.objects.filter(content_type__model="treatmentsession", object_id=session.pk)
-        .select_related("actor")
-        .order_by("timestamp", "id")
-    )
+    history = _history(session, zone)
     return render(
         request,
         "treatment_sessions/session.html",
@@ -148,9 +144,52 @@ def session_detail(request, pk):
     )
 
 
+FIELD_WORDS = {"status": "Status", "change_note": "Note", "day_check": None, "updated_at": None, "ends_at": None}
+
+
+def _history(session, zone):
+    """The session's changes in words: who, when, from what to what (views are left out)."""
+    entries = (
+        AuditEntry.objects.filter(content_type__model="treatmentsession", object_id=session.pk)
+        .exclude(action=AuditEntry.Action.ACCESS)
+        .select_related("actor")
+        .order_by("timestamp", "id")
+    )
+    rows = []
+    for entry in entries:
+        if entry.action == AuditEntry.Action.CREATE:
+            lines = ["Booked"]
+        else:
+            lines = []
+            for field, (old, new) in (entry.changes or {}).items():
+                if field == "starts_at":
+                    lines.append(f"Moved from {_local(old, zone)} to {_local(new, zone)}")
+                elif field == "day_check":
+                    lines.append("Re-check recorded")
+                elif FIELD_WORDS.get(field, field):
+                    lines.append(f"{FIELD_WORDS.get(field, field)}: {old or '—'} → {new or '—'}")
+        if lines:
+            rows.append({"timestamp": entry.timestamp, "actor": entry.actor, "lines": lines})
+    return rows
+
+
+def _local(value, zone):
+    try:
+        moment = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        return value
+    return wall_clock(moment, zone).strftime("%a %d %b %H:%M") if moment.tzinfo else value
+
+
 def _session_extras(request, session):
-    """What the session page adds for practitioners (re-check, chart): see session_day."""
-    return {}
+    """What the session page adds for practitioners: the re-check, the chart, the photos."""
+    from .photos import session_photos_context
+    from .sessionday_views import session_day_context
+
+    context = session_day_context(request, session)
+    if request.user.is_practitioner:
+        context.update(session_photos_context(session, request.user))
+    return context
 
 
 @login_required
@@ -278,3 +317,22 @@ def patient_ics(request, patient_pk):
     response["Content-Disposition"] = f'attachment; filename="sessions-{patient.pk}.ics"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@staff_required
+def outbox(request):
+    """Reminders and follow-ups, sent and due. The clinic admin sees no clinical detail."""
+    from django.core.paginator import Paginator
+
+    from .models import Reminder, ReminderStatus
+
+    status = request.GET.get("status", "")
+    reminders = Reminder.objects.select_related("patient", "session").order_by("-due_at", "-id")
+    if status in ReminderStatus.values:
+        reminders = reminders.filter(status=status)
+    page = Paginator(reminders, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "treatment_sessions/outbox.html",
+        {"page": page, "status": status, "statuses": ReminderStatus.choices, "clinical": request.user.is_practitioner},
+    )

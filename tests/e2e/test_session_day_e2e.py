@@ -1,0 +1,78 @@
+import datetime
+
+from playwright.sync_api import expect
+
+from mesoclinic.plans.models import Product
+from mesoclinic.plans.services import plan_activate
+from mesoclinic.treatment_sessions.models import Chart, SessionSeries, SessionStatus, TreatmentSession
+from tests.e2e.conftest import login
+from tests.factories import PatientFactory
+from tests.plans.conftest import covering, make_plan, screen_patient, sign
+
+
+def test_practitioner_rechecks_and_charts_with_a_lot_and_an_adverse_event_then_sees_it_on_the_patient_page(
+    page, screenshot, clinic, alice, room
+):
+    patient = PatientFactory(given_name="Nur", family_name="Keskin")
+    plan = make_plan(patient, alice, "cellulite")
+    screen_patient(patient, alice, medications=["ibuprofen"], **covering(plan))
+    sign(plan, alice)
+    plan = plan_activate(plan=plan, by=alice)
+    start = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0) + datetime.timedelta(minutes=30)
+    series = SessionSeries.objects.create(plan=plan, patient=patient, created_by=alice)
+    session = TreatmentSession.objects.create(
+        series=series,
+        plan=plan,
+        patient=patient,
+        practitioner=alice,
+        room=room,
+        sequence=1,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=45),
+    )
+    Product.objects.create(name="Lipo Serum", manufacturer="Meso Labs")
+
+    login(page, "alice")
+    page.goto(session.get_absolute_url())
+    page.get_by_role("link", name="Start the re-check").click()
+    page.get_by_role("group", name="Pregnant now, or may be?").get_by_label("No").check()
+    page.get_by_role("group", name="Breastfeeding now?").get_by_label("No").check()
+    page.get_by_role("group", name="Kept the hold: no ibuprofen (NSAID) in the 7 days before today?").get_by_label(
+        "Kept", exact=True
+    ).check()
+    page.get_by_role("group", name="Kept the hold: no alcohol in the 24 hours before today?").get_by_label(
+        "Kept", exact=True
+    ).check()
+    page.get_by_role("group", name="Any infection, cold sore or broken skin at the treatment site?").get_by_label(
+        "No"
+    ).check()
+    page.get_by_role("group", name="Feeling well today?").get_by_label("Yes").check()
+    page.get_by_role("button", name="Run the check").click()
+    expect(page.locator(".verdict-bar")).to_contain_text("Clear")
+    screenshot("recheck")
+    page.get_by_role("button", name="Save the re-check").click()
+    expect(page.get_by_text("Re-check recorded.")).to_be_visible()
+
+    page.get_by_role("link", name="Chart the session").click()
+    page.locator("#id_areas-0-volume_ml").fill("2")
+    page.locator("#id_products-0-lot_number").fill("LS-2411")
+    page.locator("#id_products-0-product").select_option(label="Lipo Serum (Meso Labs)")
+    page.locator("#id_products-0-expires_on").fill((datetime.date.today() + datetime.timedelta(days=200)).isoformat())
+    page.locator("#id_products-0-volume_ml").fill("2")
+    page.get_by_label("Bruising", exact=True).check()
+    page.get_by_label("Severity of bruising").select_option("moderate")
+    page.get_by_label("Notes on bruising").fill("Left outer thigh")
+    screenshot("chart")
+    page.get_by_role("button", name="Sign and lock").click()
+    expect(page.get_by_text("Chart signed and locked.")).to_be_visible()
+    screenshot("signed")
+
+    page.get_by_role("link", name="Nur Keskin").first.click()
+    sessions = page.locator("#sessions")
+    expect(sessions).to_contain_text("lot LS-2411")
+    expect(sessions).to_contain_text("Bruising (moderate)")
+    expect(page.locator(".status-tile", has_text="Follow-ups")).to_contain_text("Bruising")
+    screenshot("patient")
+    chart = Chart.objects.get(session=session)
+    assert chart.is_signed
+    assert TreatmentSession.objects.get(pk=session.pk).status == SessionStatus.COMPLETED

@@ -1,0 +1,132 @@
+import datetime
+
+import pytest
+from django.core import mail
+
+from mesoclinic.treatment_sessions import reminders, services
+from mesoclinic.treatment_sessions.models import Reminder, ReminderKind, ReminderStatus
+from mesoclinic.treatment_sessions.scheduling import wall_clock
+from tests.plans.conftest import covering, make_plan, screen_patient, sign
+from tests.treatment_sessions.conftest import book, next_monday
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def nsaid_plan(clinic, alice, patient):
+    """A cellulite plan for a patient who takes ibuprofen: a 7-day NSAID hold, and no alcohol for 24 h."""
+    from mesoclinic.plans.services import plan_activate
+
+    plan = make_plan(patient, alice, "cellulite")
+    screen_patient(patient, alice, medications=["ibuprofen"], **covering(plan))
+    sign(plan, alice)
+    return plan_activate(plan=plan, by=alice)
+
+
+def test_holds_remind_a_day_before_their_lead_time_and_the_appointment_a_day_before(nsaid_plan, alice, room):
+    session = book(nsaid_plan, alice, room, next_monday(3)).sessions.get(sequence=1)
+    due = {(r.kind, r.details.get("rule")): r.due_at for r in Reminder.objects.filter(session=session)}
+    assert due[(ReminderKind.HOLD, "nsaid-hold")] == session.starts_at - datetime.timedelta(days=8)
+    assert due[(ReminderKind.HOLD, "alcohol-hold")] == session.starts_at - datetime.timedelta(hours=48)
+    assert due[(ReminderKind.APPOINTMENT, None)] == session.starts_at - datetime.timedelta(days=1)
+    assert due[(ReminderKind.FOLLOW_UP, None)] == session.ends_at + datetime.timedelta(hours=48)
+
+
+def test_a_hold_whose_time_has_passed_is_due_at_once(nsaid_plan, alice, room):
+    now = datetime.datetime.now(datetime.UTC)
+    session = book(nsaid_plan, alice, room, next_monday(1)).sessions.get(sequence=1)
+    hold = Reminder.objects.get(session=session, details__rule="nsaid-hold")
+    if session.starts_at - datetime.timedelta(days=8) < now:
+        assert hold.due_at <= datetime.datetime.now(datetime.UTC)
+
+
+def test_moving_a_session_moves_its_reminders_and_keeps_what_was_sent(nsaid_plan, alice, room, patient):
+    session = book(nsaid_plan, alice, room, next_monday(3)).sessions.get(sequence=1)
+    appointment = Reminder.objects.get(session=session, kind=ReminderKind.APPOINTMENT)
+    sent = Reminder.objects.get(session=session, details__rule="nsaid-hold")
+    Reminder.objects.filter(pk=sent.pk).update(status=ReminderStatus.SENT)
+    new_start = wall_clock(session.starts_at, session_zone()) + datetime.timedelta(days=2)
+    services.session_move(session=session, new_local=new_start, by=alice)
+    appointment.refresh_from_db()
+    assert appointment.status == ReminderStatus.CANCELLED
+    session.refresh_from_db()
+    fresh = Reminder.objects.get(session=session, kind=ReminderKind.APPOINTMENT, status=ReminderStatus.PENDING)
+    assert fresh.due_at == session.starts_at - datetime.timedelta(days=1)
+    assert Reminder.objects.get(pk=sent.pk).status == ReminderStatus.SENT
+
+
+def session_zone():
+    from mesoclinic.treatment_sessions.selectors import clinic_zone
+
+    return clinic_zone()
+
+
+def test_cancelling_a_session_cancels_its_pending_reminders(nsaid_plan, alice, room):
+    session = book(nsaid_plan, alice, room, next_monday(3)).sessions.get(sequence=1)
+    services.session_cancel(session=session, reason="Ill", by=alice)
+    assert set(Reminder.objects.filter(session=session).values_list("status", flat=True)) == {ReminderStatus.CANCELLED}
+
+
+def test_running_the_sweep_twice_sends_once(nsaid_plan, alice, room, django_capture_on_commit_callbacks, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from mesoclinic.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        session = book(nsaid_plan, alice, room, next_monday(3)).sessions.get(sequence=1)
+        later = session.starts_at - datetime.timedelta(days=1)  # the holds and the appointment are due
+        due = Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=later).count()
+        with django_capture_on_commit_callbacks(execute=True):
+            first = reminders.sweep(now=later)
+        with django_capture_on_commit_callbacks(execute=True):
+            second = reminders.sweep(now=later)
+        assert due >= 3 and first == due and second == 0
+        assert len(mail.outbox) == due
+        subjects = sorted(m.subject for m in mail.outbox)
+        assert any("stop a medicine" in s for s in subjects)
+        # and a message that comes twice (a lost acknowledgement) is still sent once
+        reminders.deliver(Reminder.objects.filter(status=ReminderStatus.SENT).first().pk)
+        assert len(mail.outbox) == due
+    finally:
+        app.conf.task_always_eager = False
+
+
+def test_a_pending_reminder_is_enqueued_again_if_its_message_was_lost(nsaid_plan, alice, room):
+    session = book(nsaid_plan, alice, room, next_monday(3)).sessions.get(sequence=1)
+    later = session.starts_at - datetime.timedelta(days=1)
+    due = Reminder.objects.filter(status=ReminderStatus.PENDING, due_at__lte=later).count()
+    assert reminders.sweep(now=later) == due  # the messages go nowhere: no worker runs them here
+    assert reminders.sweep(now=later + datetime.timedelta(minutes=1)) == 0
+    assert reminders.sweep(now=later + datetime.timedelta(minutes=6)) == due
+
+
+def test_the_email_speaks_the_patients_language_and_names_the_hold(nsaid_plan, alice, room, patient):
+    session = book(nsaid_plan, alice, room, next_monday(3)).sessions.get(sequence=1)
+    hold = Reminder.objects.get(session=session, details__rule="nsaid-hold")
+    reminders.deliver(hold.pk)
+    [message] = mail.outbox
+    assert "ibuprofen (NSAID)" in message.body
+    assert "do not stop it on your own" in message.body
+    assert message.extra_headers["Message-ID"].startswith(f"<hold.{session.pk}.nsaid-hold.")
+    hold.refresh_from_db()
+    assert hold.status == ReminderStatus.SENT and hold.recipient == patient.email
+
+
+def test_no_email_address_is_recorded_not_retried(nsaid_plan, alice, room, patient):
+    patient.email = ""
+    patient.save()
+    session = book(nsaid_plan, alice, room, next_monday(3)).sessions.get(sequence=1)
+    appointment = Reminder.objects.get(session=session, kind=ReminderKind.APPOINTMENT)
+    assert reminders.deliver(appointment.pk) == "no address"
+    appointment.refresh_from_db()
+    assert appointment.status == ReminderStatus.FAILED
+    assert not mail.outbox
+
+
+def test_the_outbox_shows_reminders_without_clinical_detail_for_the_scheduler(
+    sam_client, alice_client, nsaid_plan, alice, room
+):
+    book(nsaid_plan, alice, room, next_monday(3))
+    assert "Stop ibuprofen (NSAID)" in alice_client.get("/outbox/").content.decode()
+    page = sam_client.get("/outbox/").content.decode()
+    assert "Preparation reminder" in page and "ibuprofen" not in page
