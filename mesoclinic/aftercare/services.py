@@ -1,6 +1,193 @@
-"""Aftercare: the sheet a patient takes home, made from what was actually done."""
+"""Aftercare sheets: assembled when a chart is signed, from what was actually done.
+
+The sheet is stored as English sentences with their times; it is translated into the
+patient's language when read (all text goes through Django's translation machinery).
+"""
+
+import datetime
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from mesoclinic.core.selectors import current_clinic
+from mesoclinic.plans.models import IngredientInfo
+from mesoclinic.screening.knowledge import knowledge_base
+from mesoclinic.screening.selectors import screening_status
+
+from .models import AftercareInstruction, AftercareSheet, Section, SheetLink
+
+LINK_VALID = datetime.timedelta(hours=72)
+
+
+def applies(rule, context):
+    """Does an instruction's `applies` condition hold for this session?"""
+    if rule.get("always"):
+        return True
+    checks = []
+    if "areas" in rule:
+        checks.append(bool(set(rule["areas"]) & context["areas"]))
+    if "indications" in rule:
+        checks.append(context["indication"] in rule["indications"])
+    if "ingredients" in rule:
+        checks.append(bool(set(rule["ingredients"]) & context["ingredients"]))
+    if "skin_type_at_least" in rule:
+        checks.append((context["skin_type"] or 0) >= rule["skin_type_at_least"])
+    if "adverse_events" in rule:
+        checks.append(bool(set(rule["adverse_events"]) & context["events"]))
+    return any(checks)
+
+
+def _with_classes(kind, codes, kb):
+    found = set()
+    for code in codes:
+        info = kb.terms.get((kind, code))
+        found |= info.ancestors if info else {code}
+    return found
+
+
+def sheet_context(session):
+    """What the instructions are chosen by: treated areas, indication, ingredients (with
+    their classes: a lipolytic's advice for phosphatidylcholine), skin type, events."""
+    kb = knowledge_base()
+    chart = session.chart
+    screening = screening_status(session.patient).screening
+    answers = screening.answers if screening else {}
+    return {
+        "areas": _with_classes("area", [a.area.code for a in chart.areas.all()], kb),
+        "indication": session.plan.indication.code,
+        "ingredients": _with_classes("ingredient", [t.code for t in session.plan.ingredients.all()], kb),
+        "skin_type": answers.get("fitzpatrick_skin_type"),
+        "events": {event.type_id for event in chart.adverse_events.all()},
+    }
+
+
+def sheet_build(session):
+    """The sheet's content: who, when, what was done, and the advice that applies."""
+    clinic = current_clinic()
+    chart = session.chart
+    context = sheet_context(session)
+    finished = chart.signed_at and max(
+        session.ends_at, session.starts_at + datetime.timedelta(minutes=chart.duration_minutes)
+    )
+    ended = finished or session.ends_at
+    sections = {section: [] for section in Section.values}
+    sources = []
+    for instruction in AftercareInstruction.objects.all():
+        if not applies(instruction.applies, context):
+            continue
+        until = (ended + datetime.timedelta(hours=instruction.hours)).isoformat() if instruction.hours else None
+        sections[instruction.section].append({"code": instruction.code, "text": instruction.text, "until": until})
+        sources += [s for s in instruction.sources if s not in sources]
+    events = [
+        {
+            "label": event.type.label,
+            "severity": event.severity,
+            "follow_up_on": event.follow_up_on.isoformat() if event.follow_up_on else None,
+        }
+        for event in chart.adverse_events.select_related("type")
+    ]
+    next_session = (
+        session.plan.sessions.filter(status="scheduled", starts_at__gt=session.starts_at).order_by("starts_at").first()
+    )
+    holds = []
+    screening = screening_status(session.patient).screening
+    if next_session and screening:
+        for finding in screening.findings:
+            if finding.get("hold"):
+                hold = finding["hold"]
+                holds.append(
+                    {
+                        "substance": hold["substance"],
+                        "hours_before": hold["hours_before"],
+                        "from": (next_session.starts_at - datetime.timedelta(hours=hold["hours_before"])).isoformat(),
+                    }
+                )
+    plain = dict(
+        IngredientInfo.objects.filter(term__in=session.plan.ingredients.all()).values_list("term__code", "plain_name")
+    )
+    return {
+        "clinic": {"name": clinic.name, "phone": clinic.phone, "address": clinic.address, "timezone": clinic.timezone},
+        "patient": session.patient.display_name,
+        "practitioner": session.practitioner.display_name,
+        "session": {
+            "starts_at": session.starts_at.isoformat(),
+            "ended_at": ended.isoformat(),
+            "sequence": session.sequence,
+            "of": session.plan.sessions_planned,
+        },
+        "indication": session.plan.indication.label,
+        "areas": [a.area.label for a in chart.areas.select_related("area")],
+        "products": sorted({use.lot.product.name for use in chart.products_used.select_related("lot__product")}),
+        "ingredients": [plain.get(t.code, t.label) for t in session.plan.ingredients.all()],
+        "sections": sections,
+        "events": events,
+        "next_session": next_session.starts_at.isoformat() if next_session else None,
+        "holds": holds,
+        "sources": sources,
+    }
+
+
+@transaction.atomic
+def sheet_for(session) -> AftercareSheet:
+    """The session's sheet, made once (a second call returns the same sheet)."""
+    sheet = AftercareSheet.objects.filter(session=session).first()
+    if sheet is None:
+        sheet = AftercareSheet.objects.create(session=session, patient=session.patient, content=sheet_build(session))
+    return sheet
 
 
 def session_completed(*, session_id):
-    """A chart was signed: prepare the aftercare sheet and tell the patient (aftercare issue)."""
-    return None
+    """A chart was signed: make the sheet, and email the patient a link (after commit)."""
+    from mesoclinic.treatment_sessions.models import Reminder, ReminderKind, TreatmentSession
+    from mesoclinic.treatment_sessions.tasks import send_reminder
+
+    with transaction.atomic():
+        session = TreatmentSession.objects.select_related("patient", "plan__indication", "practitioner", "chart").get(
+            pk=session_id
+        )
+        sheet = sheet_for(session)
+        reminder, created = Reminder.objects.get_or_create(
+            key=f"aftercare:{session.pk}",
+            defaults={
+                "patient": session.patient,
+                "session": session,
+                "kind": ReminderKind.AFTERCARE,
+                "due_at": timezone.now(),
+                "details": {"sheet": sheet.pk},
+            },
+        )
+        if created:
+            transaction.on_commit(lambda: send_reminder.delay(reminder.pk))
+    return sheet
+
+
+def link_create(sheet, now=None) -> str:
+    """A fresh link for the patient; the token itself is only ever in the email."""
+    token = secrets.token_urlsafe(32)
+    now = now or timezone.now()
+    SheetLink.objects.create(
+        sheet=sheet, token_sha256=SheetLink.digest(token), created_at=now, expires_at=now + LINK_VALID
+    )
+    return token
+
+
+@transaction.atomic
+def links_revoke(*, sheet, by) -> int:
+    return SheetLink.objects.filter(sheet=sheet, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_by=by
+    )
+
+
+def link_lookup(token):
+    """(link, problem): the link a token names, or why it cannot be used."""
+    if not token or len(token) > 100:
+        return None, "unknown"
+    link = SheetLink.objects.select_related("sheet__patient").filter(token_sha256=SheetLink.digest(token)).first()
+    if link is None:
+        return None, "unknown"
+    if link.revoked_at is not None:
+        return link, "revoked"
+    if timezone.now() >= link.expires_at:
+        return link, "expired"
+    return link, ""

@@ -6,4 +6,9 @@ app_name = "aftercare"
 
 urlpatterns = [
     path("", views.my_aftercare, name="mine"),
+    path("sheets/<int:pk>/", views.sheet_page, name="sheet"),
+    path("sheets/<int:pk>/pdf/", views.sheet_pdf, name="sheet_pdf"),
+    path("sheets/<int:pk>/revoke/", views.revoke_links, name="revoke"),
+    path("link/<str:token>/", views.link_page, name="link"),
+    path("link/<str:token>/pdf/", views.link_pdf, name="link_pdf"),
 ]

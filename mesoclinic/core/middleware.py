@@ -38,3 +38,23 @@ class IdleTimeoutMiddleware:
             if last is None or now - last >= TOUCH_EVERY_SECONDS:
                 request.session[SESSION_KEY] = now
         return self.get_response(request)
+
+
+class PatientLanguageMiddleware:
+    """Patients read the app in their preferred language; staff pages stay in English."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import translation
+
+        user = getattr(request, "user", None)
+        # Ask for the record only for patients: staff pages must not pay a query for it.
+        if user is None or not user.is_authenticated or user.role != "patient":
+            return self.get_response(request)
+        record = getattr(user, "patient_record", None)
+        if record is None:
+            return self.get_response(request)
+        with translation.override(record.preferred_language):
+            return self.get_response(request)

@@ -6,12 +6,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
     PRACTITIONER = "practitioner", "Practitioner"
     SCHEDULER = "scheduler", "Clinic admin"
-    PATIENT = "patient", "Patient"
+    PATIENT = "patient", _("Patient")
 
 
 STAFF_ROLES = (Role.PRACTITIONER, Role.SCHEDULER)

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 from .models import Role
 
@@ -72,7 +73,7 @@ NAVIGATION = (
     NavItem("Lot recall", "recall:search", (P,), "bi-upc-scan", ("recall:",)),
     NavItem("Outbox", "treatment_sessions:outbox", (P, S), "bi-envelope"),
     NavItem("Clinic setup", "core:setup", (S,), "bi-gear", ("core:setup",)),
-    NavItem("My aftercare", "aftercare:mine", (PT,), "bi-heart-pulse", ("aftercare:",)),
+    NavItem(_("My aftercare"), "aftercare:mine", (PT,), "bi-heart-pulse", ("aftercare:",)),
 )
 
 

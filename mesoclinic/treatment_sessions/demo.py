@@ -123,7 +123,7 @@ def _book(plan, practitioner, room, scheduler, weeks_from_now, hour):
     duration = datetime.timedelta(minutes=plan.session_minutes)
     for sequence, target in enumerate(past, start=1):
         start = scheduling.localize(target, zone)
-        TreatmentSession.objects.create(
+        done = TreatmentSession.objects.create(
             series=series,
             plan=plan,
             patient=plan.patient,
@@ -134,8 +134,51 @@ def _book(plan, practitioner, room, scheduler, weeks_from_now, hour):
             ends_at=start + duration,
             status=SessionStatus.COMPLETED,
         )
+        _chart_history(done, practitioner)
     if future:
         services.series_book(plan=plan, practitioner=practitioner, room=room, local_starts=future, by=scheduler)
+
+
+def _chart_history(session, practitioner):
+    """A past session's signed chart and aftercare sheet, as if charted on the day."""
+    from decimal import Decimal
+
+    from mesoclinic.aftercare.services import sheet_for
+    from mesoclinic.plans.models import Product
+
+    from .models import AdverseEvent, AdverseEventType, Chart, ChartArea, Lot, ProductUse
+
+    plan = session.plan
+    product, _ = Product.objects.get_or_create(name="HydraGlow Meso", manufacturer="Nova Aesthetics")
+    lot, _ = Lot.objects.get_or_create(
+        product=product,
+        lot_number="HG-2611",
+        defaults={"expires_on": session.starts_at.date() + datetime.timedelta(days=365)},
+    )
+    chart = Chart.objects.create(
+        session=session,
+        patient=session.patient,
+        technique=plan.technique,
+        depth_mm=plan.depth_mm,
+        needle_gauge=plan.needle_gauge,
+        duration_minutes=plan.session_minutes,
+        created_by=practitioner,
+    )
+    ChartArea.objects.bulk_create(
+        ChartArea(chart=chart, area=term, volume_ml=Decimal("1.5")) for term in plan.areas.all()
+    )
+    ProductUse.objects.create(chart=chart, lot=lot, volume_ml=Decimal("2"))
+    if session.sequence == 1:
+        AdverseEvent.objects.create(
+            chart=chart,
+            type=AdverseEventType.objects.get(code="bruising"),
+            severity="mild",
+            follow_up_on=session.starts_at.date() + datetime.timedelta(days=7),
+            notes="Small bruise",
+        )
+    chart.signed_at, chart.signed_by = session.ends_at, practitioner
+    chart.save(update_fields=["signed_at", "signed_by"])
+    sheet_for(session)
 
 
 # --- Scale data ------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ HOLD_EXTRA = datetime.timedelta(days=1)
 APPOINTMENT_BEFORE = datetime.timedelta(days=1)
 FOLLOW_UP_AFTER = datetime.timedelta(hours=48)
 REENQUEUE_AFTER = datetime.timedelta(minutes=5)
-SESSION_KINDS = (ReminderKind.HOLD, ReminderKind.APPOINTMENT, ReminderKind.FOLLOW_UP)
+SESSION_KINDS = (ReminderKind.HOLD, ReminderKind.APPOINTMENT, ReminderKind.FOLLOW_UP, ReminderKind.AFTERCARE)
 
 
 def wanted_reminders(session, holds, now):
@@ -82,7 +82,11 @@ def sync_reminders(session, now=None):
         key: (kind, due, details) for key, kind, due, details in wanted_reminders(session, session_holds(session), now)
     }
     existing = {r.key: r for r in Reminder.objects.filter(session=session)}
-    stale = [r.pk for key, r in existing.items() if r.status == ReminderStatus.PENDING and key not in wanted]
+    stale = [
+        r.pk
+        for key, r in existing.items()
+        if r.status == ReminderStatus.PENDING and key not in wanted and r.kind != ReminderKind.AFTERCARE
+    ]
     Reminder.objects.filter(pk__in=stale).update(status=ReminderStatus.CANCELLED)
     for key, (kind, due, details) in wanted.items():
         if key in existing:
@@ -167,6 +171,15 @@ def compose(reminder):
     if session is not None:
         context["when"] = wall_clock(session.starts_at, clinic.zone)
         context["session"] = session
+    if reminder.kind == ReminderKind.AFTERCARE:
+        from django.urls import reverse
+
+        from mesoclinic.aftercare.models import AftercareSheet
+        from mesoclinic.aftercare.services import link_create
+
+        # A fresh link each time the email goes: its token exists only in the email.
+        token = link_create(AftercareSheet.objects.get(pk=reminder.details["sheet"]))
+        context["link"] = settings.MESOCLINIC_BASE_URL.rstrip("/") + reverse("aftercare:link", args=[token])
     with translation.override(patient.preferred_language):
         subject = render_to_string(f"emails/{reminder.kind}_subject.txt", context).strip()
         body = render_to_string(f"emails/{reminder.kind}.txt", context)

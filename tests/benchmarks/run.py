@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesoclinic.settings")
 
-BENCHMARKS = ["patients", "screening", "scheduling"]
+BENCHMARKS = ["patients", "screening", "scheduling", "aftercare"]
 
 
 def ensure_postgres_database(url):
