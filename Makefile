@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mesoclinic_bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser setup run test test-fast lint format migrations-check bench ci clean
+.PHONY: help install browser setup run test test-fast lint format migrations-check messages bench ci clean
 
 help:
 	@echo "make run        set everything up and serve the demo clinic on http://$(HOST):$(PORT)"
@@ -65,6 +65,13 @@ format: install
 
 migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run
+
+# After changing patient-facing text (templates, aftercare fixtures): refresh the catalogue,
+# translate the new entries in mesoclinic/locale/tr/LC_MESSAGES/django.po, then compile.
+messages: install
+	$(PY) manage.py aftercare_strings
+	$(PY) manage.py makemessages -l tr --ignore=".venv/*" --ignore="node_modules/*" --ignore="tests/*" --ignore="var/*"
+	$(PY) manage.py compilemessages -l tr
 
 bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) tests/benchmarks/run.py

@@ -9,7 +9,7 @@ FIXTURE_STRINGS = [
     _(
         "You get hives, your face, lips or tongue swell, or you find it hard to breathe. If you find it hard to breathe, call an ambulance first."
     ),
-    _("Redness does not go away after a few days."),
+    _("Redness does not go away after 3 days."),
     _("Lumps or bumps under the skin do not go away."),
     _("The colour of the treated skin changes."),
     _("You feel dizzy or sick."),
@@ -42,7 +42,7 @@ FIXTURE_STRINGS = [
     _("You had some pain today. It should ease within a day."),
     _("You had some itching today. Try not to scratch. Ask us before you use a cream or an allergy tablet."),
     _(
-        "You had a reaction today that may be an allergy. If it gets worse, or you find it hard to breathe, get help at once."
+        "You had a reaction today that may be an allergy. If it gets worse, or you find it hard to breathe, call an ambulance at once."
     ),
     _("We noted a problem today that we want to check closely. Please keep your follow-up call or visit."),
     _("Results build up over several sessions. Keep to your plan to get the most from it."),
@@ -85,7 +85,7 @@ FIXTURE_STRINGS = [
     _("sodium deoxycholate, a fat-dissolving substance"),
     _("skin-lightening ingredients that reduce dark pigment"),
     _("enzymes"),
-    _("glutathione, an antioxidant that lightens skin"),
+    _("glutathione, an antioxidant used for dark spots"),
     _("growth factors (proteins that signal cells to grow and repair)"),
     _("homeopathic substances"),
     _("a moisture-binding substance the skin makes itself (hyaluronic acid)"),
@@ -119,4 +119,8 @@ FIXTURE_STRINGS = [
     _("Nerve damage"),
     _("Hair loss after scalp treatment"),
     _("Nausea or dizziness"),
+    _("alcohol"),
+    _("blood thinner"),
+    _("NSAID"),
+    _("topical retinoid"),
 ]

@@ -8,6 +8,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _
 
+from mesoclinic.treatment_sessions.reminders import translate_substance
+
 from .models import Section
 
 SECTION_TITLES = {
@@ -19,6 +21,13 @@ SECTION_TITLES = {
     Section.GENERAL: _("Good to know"),
 }
 ORDER = (Section.NORMAL, Section.DONT, Section.DO, Section.EVENT, Section.CALL, Section.GENERAL)
+
+
+def lower(text, language):
+    """Lower case that knows Turkish: I becomes ı and İ becomes i."""
+    if language == "tr":
+        text = text.replace("I", "ı").replace("İ", "i")
+    return text.lower()
 
 
 def _moment(value, zone):
@@ -52,7 +61,7 @@ def sheet_words(sheet, language):
                         day = date_format(datetime.date.fromisoformat(event["follow_up_on"]), "l j F")
                         lines.append(
                             gettext("We will check on your %(event)s on %(day)s.")
-                            % {"event": gettext(event["label"]).lower(), "day": day}
+                            % {"event": lower(gettext(event["label"]), language), "day": day}
                         )
             if lines:
                 sections.append({"code": section, "title": gettext(SECTION_TITLES[section]), "lines": lines})
@@ -73,7 +82,7 @@ def sheet_words(sheet, language):
             "next_session": when(content["next_session"], zone) if content.get("next_session") else None,
             "holds": [
                 {
-                    "substance": hold["substance"],
+                    "substance": translate_substance(hold["substance"]),
                     "from": when(hold["from"], zone, with_time=True),
                     "days": hold["hours_before"] // 24,
                     "hours": hold["hours_before"],

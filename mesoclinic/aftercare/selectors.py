@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from mesoclinic.screening.selectors import screening_status
 from mesoclinic.treatment_sessions.models import SessionStatus, TreatmentSession
+from mesoclinic.treatment_sessions.reminders import translate_substance
 
 from .models import AftercareSheet
 
@@ -29,7 +30,7 @@ def my_aftercare_context(patient):
                 hours = finding["hold"]["hours_before"]
                 holds.append(
                     {
-                        "substance": finding["hold"]["substance"],
+                        "substance": translate_substance(finding["hold"]["substance"]),
                         "hours": hours,
                         "from": next_session.starts_at - datetime.timedelta(hours=hours),
                     }

@@ -12,6 +12,7 @@ Due times:
 """
 
 import datetime
+import re
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -159,6 +160,16 @@ def deliver(reminder_id):
     return "sent"
 
 
+def translate_substance(text):
+    """'ibuprofen (NSAID)' with its class in the active language; drug names stay as they are."""
+    from django.utils.translation import gettext
+
+    match = re.fullmatch(r"(.+) \((.+)\)", text)
+    if match:
+        return f"{match.group(1)} ({gettext(match.group(2))})"
+    return gettext(text)
+
+
 def compose(reminder):
     """The email, in the patient's language."""
     from mesoclinic.core.selectors import current_clinic
@@ -180,7 +191,13 @@ def compose(reminder):
         # A fresh link each time the email goes: its token exists only in the email.
         token = link_create(AftercareSheet.objects.get(pk=reminder.details["sheet"]))
         context["link"] = settings.MESOCLINIC_BASE_URL.rstrip("/") + reverse("aftercare:link", args=[token])
+    if reminder.kind == ReminderKind.HOLD:
+        hours = reminder.details.get("hours_before", 0)
+        context["days"] = hours // 24 if hours >= 48 and hours % 24 == 0 else None
+        context["is_alcohol"] = reminder.details.get("substance", "").casefold() == "alcohol"
     with translation.override(patient.preferred_language):
+        if reminder.kind == ReminderKind.HOLD:
+            context["substance"] = translate_substance(reminder.details.get("substance", ""))
         subject = render_to_string(f"emails/{reminder.kind}_subject.txt", context).strip()
         body = render_to_string(f"emails/{reminder.kind}.txt", context)
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">")

@@ -16,7 +16,7 @@ TARGET = Path(__file__).resolve().parents[2] / "fixture_strings.py"
 def patient_strings():
     from mesoclinic.aftercare.models import AftercareInstruction
     from mesoclinic.plans.models import IngredientInfo
-    from mesoclinic.screening.models import Term
+    from mesoclinic.screening.models import Rule, Term
     from mesoclinic.treatment_sessions.models import AdverseEventType
 
     strings = list(AftercareInstruction.objects.order_by("section", "position", "code").values_list("text", flat=True))
@@ -25,6 +25,9 @@ def patient_strings():
     )
     strings += list(IngredientInfo.objects.order_by("term__code").values_list("plain_name", flat=True))
     strings += list(AdverseEventType.objects.order_by("position").values_list("label", flat=True))
+    strings += list(
+        Rule.objects.exclude(hold_substance="").order_by("code").values_list("hold_substance", flat=True).distinct()
+    )
     unique = []
     for text in strings:
         if text not in unique:
