@@ -39,7 +39,7 @@ def _unquote(text):
 
 
 def test_the_fixture_strings_file_matches_the_knowledge_base(db):
-    assert FIXTURE_STRINGS == patient_strings(), "run: make messages, then translate the new entries"
+    assert patient_strings() == FIXTURE_STRINGS, "run: make messages, then translate the new entries"
 
 
 def test_every_entry_is_translated_and_none_is_fuzzy():
