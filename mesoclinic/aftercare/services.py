@@ -140,7 +140,7 @@ def sheet_for(session) -> AftercareSheet:
 def session_completed(*, session_id):
     """A chart was signed: make the sheet, and email the patient a link (after commit)."""
     from mesoclinic.treatment_sessions.models import Reminder, ReminderKind, TreatmentSession
-    from mesoclinic.treatment_sessions.tasks import send_reminder
+    from mesoclinic.treatment_sessions.reminders import enqueue
 
     with transaction.atomic():
         session = TreatmentSession.objects.select_related("patient", "plan__indication", "practitioner", "chart").get(
@@ -158,7 +158,7 @@ def session_completed(*, session_id):
             },
         )
         if created:
-            transaction.on_commit(lambda: send_reminder.delay(reminder.pk))
+            transaction.on_commit(lambda: enqueue(reminder.pk))
     return sheet
 
 

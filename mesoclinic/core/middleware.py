@@ -7,6 +7,24 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
 
+from .views import healthz
+
+
+class HealthCheckMiddleware:
+    """Answers /healthz before anything else runs: sessions, authentication and the clinic's
+    time zone all need the database, and a probe must get its 503 when the database is down,
+    not the 500 those would raise. It also spares load balancers the HTTPS redirect."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == HEALTHZ_PATH:
+            return healthz(request)
+        return self.get_response(request)
+
+
+HEALTHZ_PATH = "/healthz"
 SESSION_KEY = "last_activity"
 # Writing the session on every request would cost a database write per page; a minute's
 # resolution is plenty for a 15-minute timeout.

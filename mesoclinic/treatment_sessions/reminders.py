@@ -12,6 +12,7 @@ Due times:
 """
 
 import datetime
+import logging
 import re
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from django.utils import timezone, translation
 
 from .models import Reminder, ReminderKind, ReminderStatus, SessionStatus
 
+log = logging.getLogger(__name__)
 HOLD_EXTRA = datetime.timedelta(days=1)
 APPOINTMENT_BEFORE = datetime.timedelta(days=1)
 FOLLOW_UP_AFTER = datetime.timedelta(hours=48)
@@ -105,8 +107,6 @@ def sweep(now=None, limit=500):
     its message may have been lost with a broker. Sending twice is harmless (the task
     checks the row), sending never is not.
     """
-    from .tasks import send_reminder
-
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
@@ -118,8 +118,22 @@ def sweep(now=None, limit=500):
         )
         Reminder.objects.filter(pk__in=due).update(enqueued_at=now)
         for pk in due:
-            transaction.on_commit(lambda pk=pk: send_reminder.delay(pk))
+            transaction.on_commit(lambda pk=pk: enqueue(pk))
     return len(due)
+
+
+def enqueue(reminder_id):
+    """Hand a reminder to the broker. If the broker is down the row stays pending and is
+    marked not enqueued, so the next sweep (a minute later) tries again: nothing is lost."""
+    from .tasks import send_reminder
+
+    try:
+        send_reminder.delay(reminder_id)
+    except Exception as error:  # the broker is unreachable: kombu's errors vary by transport
+        Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.PENDING).update(enqueued_at=None)
+        log.warning(
+            "Reminder %s not enqueued, the broker is unreachable (%s); the next sweep retries.", reminder_id, error
+        )
 
 
 def deliver(reminder_id):
