@@ -73,7 +73,11 @@ messages: install
 	$(PY) manage.py makemessages -l tr --ignore=".venv/*" --ignore="node_modules/*" --ignore="tests/*" --ignore="var/*"
 	$(PY) manage.py compilemessages -l tr
 
+# The load benchmark drives gunicorn with Debian's wrk, from its own process.
 bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "Installing Debian's wrk for the load benchmark..."; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) tests/benchmarks/run.py
 
 ci:

@@ -195,7 +195,6 @@ CSRF_FAILURE_VIEW = "mesoclinic.core.views.csrf_failure"
 # --- HTTPS and headers: on in production, where a proxy terminates TLS ---------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", PRODUCTION)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
@@ -323,6 +322,9 @@ AUDITLOG_LOGENTRY_MODEL = "core.AuditEntry"
 # ours; an unused table with a foreign key to content types would only get in the way.
 MIGRATION_MODULES = {"auditlog": None}
 AUDITLOG_STORE_JSON_CHANGES = True
+
+# `make bench` measures pages against a bare view (`/bench/bare`) that exists only when asked for.
+BENCHMARK_VIEWS = envbool("MESOCLINIC_BENCHMARK_VIEWS", False)
 
 # How long a screening stays current (it also lapses when the patient's answers change).
 SCREENING_VALID_DAYS = envint("MESOCLINIC_SCREENING_VALID_DAYS", 30)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -21,6 +22,9 @@ urlpatterns = [
     path("aftercare/", include("mesoclinic.aftercare.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.BENCHMARK_VIEWS:
+    urlpatterns.append(path("bench/bare", core_views.bench_bare))
 
 handler403 = "mesoclinic.core.errors.permission_denied"
 handler404 = "mesoclinic.core.errors.page_not_found"

@@ -57,34 +57,42 @@ def _tokenize(query):
 def hub_context(patient):
     """What the practitioner's patient page shows besides identity: each app's summary."""
     from mesoclinic.plans.selectors import plans_of
-    from mesoclinic.screening.selectors import screening_status, screenings_of
+    from mesoclinic.screening.models import Outcome
+    from mesoclinic.screening.selectors import screenings_of, status_of
     from mesoclinic.treatment_sessions.photos import patient_photos
 
     plans = plans_of(patient)
+    # The newest screening is the first of the list: its status and any deferral come from it.
+    screenings = screenings_of(patient, limit=10)
+    newest = screenings[0] if screenings else None
     return {
-        "screening_status": screening_status(patient),
-        "screenings": screenings_of(patient, limit=10),
+        "screening_status": status_of(newest, patient),
+        "screenings": screenings,
         "plans": plans,
         "active_plan": next((plan for plan in plans if plan.is_active), None),
-        **sessions_context(patient, plans),
+        **sessions_context(patient, plans, deferred=newest is not None and newest.outcome == Outcome.DEFERRED),
         "photos": patient_photos(patient),
     }
 
 
-def sessions_context(patient, plans):
-    """The patient's sessions, the next one, and each plan's progress (sessions done)."""
+def sessions_context(patient, plans, deferred=None):
+    """The patient's sessions, the next one, and each plan's progress (sessions done and
+    booked, counted from the sessions already loaded: a plan's sessions are its patient's).
+
+    `deferred`: whether the newest screening defers treatment, if the caller knows."""
     from django.utils import timezone
 
-    from mesoclinic.screening.selectors import clinic_today
-    from mesoclinic.treatment_sessions.models import OCCUPYING, SessionStatus, plan_progress
+    from mesoclinic.screening.selectors import clinic_today, treatment_deferred
+    from mesoclinic.treatment_sessions.models import OCCUPYING, SessionStatus
     from mesoclinic.treatment_sessions.selectors import open_follow_ups, sessions_of_patient
 
     sessions = sessions_of_patient(patient)
-    done = plan_progress(plans)
-    booked = {}
+    booked, done = {}, {}
     for session in sessions:
         if session.status in OCCUPYING:
             booked[session.plan_id] = booked.get(session.plan_id, 0) + 1
+        if session.status == SessionStatus.COMPLETED:
+            done[session.plan_id] = done.get(session.plan_id, 0) + 1
     for plan in plans:
         plan.sessions_done = done.get(plan.pk, 0)
         plan.sessions_booked = booked.get(plan.pk, 0)
@@ -94,6 +102,9 @@ def sessions_context(patient, plans):
         "sessions": sessions,
         "next_session": upcoming[0] if upcoming else None,
         "follow_ups": open_follow_ups(sessions, clinic_today()),
+        # Nothing is booked for a deferred patient, even on a plan activated before the deferral.
+        "booking_on_hold": any(plan.is_active for plan in plans)
+        and (treatment_deferred(patient) if deferred is None else deferred),
     }
 
 

@@ -66,10 +66,16 @@ class Gate:
     status: ScreeningStatus | None = None
     result: engine.Result | None = None  # the engine re-run with the plan's own context
     consent: Consent | None = None
+    screening_from: int = 0  # reasons from here on are the screening's
 
     @property
     def is_open(self):
         return not self.reasons
+
+    @property
+    def needs_screening(self):
+        """Is the way on to screen (again)? Not when only consent or the status stands in the way."""
+        return len(self.reasons) > self.screening_from
 
     @property
     def holds(self):
@@ -87,6 +93,7 @@ def plan_gate(plan: Plan) -> Gate:
         gate.reasons.append(f"The plan is {plan.get_status_display().lower()}; only a draft can be activated.")
     if gate.consent is None:
         gate.reasons.append("The patient has not signed consent to this plan.")
+    gate.screening_from = len(gate.reasons)
 
     screening = gate.status.screening
     if screening is None:

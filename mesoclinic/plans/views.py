@@ -137,6 +137,7 @@ def plan_detail(request, pk):
     gate = services.plan_gate(plan)
     record_view(request, plan.patient, f"{plan.indication.label.lower()} plan", obj=plan)
     flags = _flags_for(plan)
+    rests_on = plan.screening or gate.status.screening  # the screening the page shows
     return render(
         request,
         "plans/detail.html",
@@ -149,7 +150,7 @@ def plan_detail(request, pk):
             "consent": gate.consent,
             "consents": list(plan.consents.select_related("witnessed_by", "withdrawn_recorded_by")),
             "stop_form": StopForm(),
-            "holds": gate.holds or (plan.screening.holds if plan.screening else []),
+            "holds": gate.holds or (rests_on.holds if rests_on else []),
             "combination_labels": _combination_labels(plan),
         },
     )

@@ -114,19 +114,6 @@ class ScreeningForm(forms.Form):
     def term_sections(self):
         return self.TERM_SECTIONS
 
-    @property
-    def groups(self):
-        """For each tick-box list, its boxes under their group labels, in the choices' order."""
-        result = {}
-        for name in (*TERM_LISTS, "areas"):
-            widgets = iter(self[name].subwidgets)
-            choices = self.fields[name].choices
-            if choices and isinstance(choices[0][1], (list, tuple)):
-                result[name] = [(group, [next(widgets) for _ in options]) for group, options in choices]
-            else:
-                result[name] = [("", list(widgets))]
-        return result
-
     def clean(self):
         data = super().clean()
         raw = {

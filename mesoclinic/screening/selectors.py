@@ -60,6 +60,13 @@ def status_of(screening, patient, now=None):
     return ScreeningStatus(screening, True)
 
 
+def treatment_deferred(patient) -> bool:
+    """Does the patient's newest screening (a consultation or a re-check on the day) defer
+    treatment? A deferral stands, however old, until a newer screening supersedes it."""
+    newest = Screening.objects.for_patient(patient).values_list("outcome", flat=True).first()
+    return newest == Outcome.DEFERRED
+
+
 def screenings_of(patient, limit=20):
     return list(Screening.objects.for_patient(patient).select_related("recorded_by")[:limit])
 

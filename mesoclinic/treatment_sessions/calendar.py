@@ -7,12 +7,14 @@ the range with their patient, room, practitioner and plan in one query, then sma
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import dateformat
 
 from mesoclinic.core.models import OpeningHours, Room, User
 from mesoclinic.plans.models import Consent, Plan, PlanStatus
-from mesoclinic.screening.models import Screening
+from mesoclinic.screening.models import Outcome, Screening
 from mesoclinic.screening.selectors import clinic_today, status_of
 
 from .models import OCCUPYING, AdverseEvent, SessionStatus, TreatmentSession
@@ -32,6 +34,20 @@ class Placed:
     span: int
     local_start: datetime.datetime
     local_end: datetime.datetime
+
+    # The grid has hundreds of numbers in class names; rendering each through the template
+    # engine localizes it, which cost more than the rest of the page. Strings, made once.
+    @property
+    def css(self):
+        return f"status-{self.session.status} cal-col-{self.column} cal-row-{self.row} cal-span-{self.span}"
+
+    @property
+    def times(self):
+        return f"{self.local_start:%H:%M}–{self.local_end:%H:%M}"
+
+    @property
+    def progress(self):
+        return f"{self.session.sequence}/{self.session.plan.sessions_planned}"
 
 
 def _parse_day(value, fallback):
@@ -74,7 +90,16 @@ def calendar_page(request, kind=None, pk=None, day=None, view=None):
     )
     if view == "week" and selected is not None:
         sessions = sessions.filter(**{kind: selected})
-    sessions = sessions.select_related("patient", "room", "practitioner", "plan__indication").order_by("starts_at")
+    sessions = (
+        sessions.select_related("patient", "room", "practitioner", "plan__indication")
+        # Only what the grid shows: a busy week is a few hundred model instances.
+        .only(
+            *("status", "sequence", "starts_at", "ends_at", "room__name", "plan__sessions_planned"),
+            *("patient__given_name", "patient__family_name", "plan__indication__label"),
+            *("practitioner__title", "practitioner__first_name", "practitioner__last_name", "practitioner__username"),
+        )
+        .order_by("starts_at")
+    )
 
     hours = list(OpeningHours.objects.all())
     opens = min((h.starts for h in hours), default=DEFAULT_DAY[0])
@@ -113,15 +138,47 @@ def calendar_page(request, kind=None, pk=None, day=None, view=None):
             "selected": selected,
             "placed": placed,
             "rows": rows,
-            "hour_rows": [
-                (1 + 4 * n, (datetime.datetime.combine(day, grid_start) + datetime.timedelta(hours=n)).time())
-                for n in range((rows + 3) // 4)
-            ],
+            "hour_rows": _hour_rows(day, grid_start, rows, columns, placed, kind),
             "previous": day - step,
             "next": day + step,
             "zone": zone,
         },
     )
+
+
+@dataclass(frozen=True)
+class FreeHour:
+    css: str
+    href: str  # "" when a session takes part of the hour
+    label: str
+
+
+def _hour_rows(day, grid_start, rows, columns, placed, kind):
+    """Each hour of the grid, with a "book from" link per column, built here once: a week has
+    close to a hundred of them, and URL and date filters per cell were most of the page's time.
+
+    An hour that a session takes any part of gets no link: the session would cover most of it
+    and leave a sliver too small to click or tap (WCAG 2.5.8 target size).
+    """
+    busy = set()
+    for item in placed:
+        for slot in range(item.row, item.row + item.span):
+            busy.add(((slot - 1) // 4, item.column))
+    to_book = reverse("treatment_sessions:to_book")
+    days = [(column["day"].isoformat(), dateformat.format(column["day"], "D j M")) for column in columns]
+    hour_rows = []
+    for n in range((rows + 3) // 4):
+        time = (datetime.datetime.combine(day, grid_start) + datetime.timedelta(hours=n)).strftime("%H:%M")
+        cells = []
+        for index, (column, (iso, label)) in enumerate(zip(columns, days, strict=True), 1):
+            href = ""
+            if (n, index) not in busy:
+                href = f"{to_book}?start_date={iso}&start_time={time}"
+                if column["resource"] is not None:
+                    href += f"&{kind}={column['resource'].pk}"
+            cells.append(FreeHour(f"cal-col-{index} cal-row-{1 + 4 * n}", href, f"{label} {time}"))
+        hour_rows.append((f"cal-row-{1 + 4 * n}", time, cells))
+    return hour_rows
 
 
 def _slots_between(start_time, end_time):
@@ -194,14 +251,21 @@ def today_page(request):
 
 
 def to_book_page(request):
-    """Active plans with sessions still to book, for the clinic admin."""
+    """Active plans with sessions still to book, for the clinic admin. A plan whose patient's
+    newest screening deferred treatment is listed as on hold, without a way to book it."""
+    newest_outcome = Screening.objects.filter(patient=OuterRef("patient")).order_by("-recorded_at", "-id")
     plans = (
         Plan.objects.filter(status=PlanStatus.ACTIVE)
-        .annotate(booked=Count("sessions", filter=Q(sessions__status__in=OCCUPYING)))
+        .annotate(
+            booked=Count("sessions", filter=Q(sessions__status__in=OCCUPYING)),
+            newest_outcome=Subquery(newest_outcome.values("outcome")[:1]),
+        )
         .select_related("patient", "indication")
         .order_by("activated_at")
     )
     waiting = [plan for plan in plans if plan.booked < plan.sessions_planned]
+    for plan in waiting:
+        plan.on_hold = plan.newest_outcome == Outcome.DEFERRED
     params = {
         key: request.GET[key] for key in ("start_date", "start_time", "practitioner", "room") if request.GET.get(key)
     }

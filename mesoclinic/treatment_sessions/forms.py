@@ -204,7 +204,7 @@ class ProductLineForm(forms.Form):
         max_length=60,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
     )
-    product = forms.ModelChoiceField(label="Product (new lot)", queryset=None, required=False)
+    product = forms.ModelChoiceField(label="Product (new lot)", queryset=None, required=False, empty_label="—")
     expires_on = forms.DateField(
         label="Expiry (new lot)", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )

@@ -10,7 +10,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -110,16 +110,6 @@ class TreatmentSession(PatientDataMixin, models.Model):
     @property
     def is_scheduled(self):
         return self.status == SessionStatus.SCHEDULED
-
-
-def plan_progress(plans):
-    """{plan id: sessions completed} for several plans in one query."""
-    rows = (
-        TreatmentSession.objects.filter(plan__in=plans, status=SessionStatus.COMPLETED)
-        .values("plan")
-        .annotate(done=Count("id"))
-    )
-    return {row["plan"]: row["done"] for row in rows}
 
 
 class CalendarFeed(models.Model):

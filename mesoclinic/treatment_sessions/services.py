@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mesoclinic.core.models import Role
+from mesoclinic.screening.selectors import treatment_deferred
 
 from . import scheduling
 from .models import OCCUPYING, SessionSeries, SessionStatus, TreatmentSession
@@ -40,6 +41,25 @@ def _conflict_from(error: IntegrityError):
 
 def remaining_sessions(plan):
     return max(0, plan.sessions_planned - booked_count(plan))
+
+
+NOT_ACTIVE = "Only an active plan can be booked: its screening and consent come first."
+# Said to the clinic admin too, so it names no clinical reason.
+ON_HOLD = (
+    "Treatment is on hold: the practitioner deferred it at the patient's latest screening. "
+    "No sessions can be booked until the patient is screened again."
+)
+
+
+def booking_refusal(plan) -> str:
+    """Why no session of `plan` may be booked now ("" if they may): the plan must be active,
+    and a deferral on the patient's newest screening stops booking, even for a plan that
+    was activated before it, until a newer screening lifts it."""
+    if not plan.is_active:
+        return NOT_ACTIVE
+    if treatment_deferred(plan.patient):
+        return ON_HOLD
+    return ""
 
 
 def series_proposal(*, plan, practitioner, room, first_local, chosen=None, now=None):
@@ -86,8 +106,9 @@ def _lenient_localize(naive, zone):
 def series_book(*, plan, practitioner, room, local_starts: list, by, now=None) -> SessionSeries:
     """Book sessions at these local wall-clock times, all of them or none."""
     problems = []
-    if not plan.is_active:
-        raise SchedulingConflict("Only an active plan can be booked: its screening and consent come first.")
+    refusal = booking_refusal(plan)
+    if refusal:
+        raise SchedulingConflict(refusal)
     if practitioner.role != Role.PRACTITIONER or not practitioner.is_active:
         raise SchedulingConflict({"practitioner": "Choose a practitioner of this clinic."})
     if not room.is_active:

@@ -8,13 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from mesoclinic.core.audit import record_view
 from mesoclinic.core.models import AuditEntry, Role
 from mesoclinic.core.permissions import patient_for_staff, practitioner_required, staff_required
-from mesoclinic.plans.models import Plan, PlanStatus
+from mesoclinic.plans.models import Plan
 from mesoclinic.screening.selectors import clinic_today
 
 from . import calendar as calendar_pages
 from . import services
 from .forms import CancelForm, MoveForm, SeriesStartForm, parse_local
-from .models import TreatmentSession
+from .models import SessionStatus, TreatmentSession
 from .scheduling import series_targets, wall_clock
 from .selectors import booked_count, clinic_zone
 
@@ -30,8 +30,9 @@ def book_series(request, plan_pk):
     data = request.POST if request.method == "POST" else (request.GET or None)
     form = SeriesStartForm(data, today=clinic_today())
     proposals, problems = [], []
-    if plan.status != PlanStatus.ACTIVE:
-        problems.append("This plan is not active, so it cannot be booked. Its screening and consent come first.")
+    refusal = services.booking_refusal(plan)
+    if refusal:
+        problems.append(refusal)
     elif remaining <= 0:
         problems.append("Every session of this plan is already booked.")
     elif form.is_bound and form.is_valid():
@@ -85,10 +86,13 @@ def book_series(request, plan_pk):
             "form": form,
             "proposals": proposals,
             "problems": problems,
+            "refused": bool(refusal),
             "remaining": remaining,
             "zone": zone,
             "conflicts": sum(not p.ok for p in proposals),
         },
+        # Booking a plan that may not be booked at all conflicts with its state: not a form error.
+        status=409 if refusal and request.method == "POST" else 200,
     )
 
 
@@ -166,6 +170,11 @@ def _history(session, zone):
                     lines.append(f"Moved from {_local(old, zone)} to {_local(new, zone)}")
                 elif field == "day_check":
                     lines.append("Re-check recorded")
+                elif field == "change_note":
+                    if new:  # the note says what this change was; the one before is history
+                        lines.append(f"Note: {new}")
+                elif field == "status":
+                    lines.append(f"Status: {_status_label(old)} → {_status_label(new)}")
                 elif FIELD_WORDS.get(field, field):
                     lines.append(f"{FIELD_WORDS.get(field, field)}: {old or '—'} → {new or '—'}")
         if lines:
@@ -173,12 +182,19 @@ def _history(session, zone):
     return rows
 
 
+def _status_label(value):
+    """'no_show' -> 'No-show': the words the page uses, not the stored code."""
+    return SessionStatus(value).label if value in SessionStatus.values else (value or "—")
+
+
 def _local(value, zone):
     try:
         moment = datetime.datetime.fromisoformat(str(value))
     except ValueError:
         return value
-    return wall_clock(moment, zone).strftime("%a %d %b %H:%M") if moment.tzinfo else value
+    if moment.tzinfo is None:  # django-auditlog stores aware times as naive UTC
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return wall_clock(moment, zone).strftime("%a %d %b %H:%M")
 
 
 def _session_extras(request, session):

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesoclinic.settings")
 
-BENCHMARKS = ["patients", "screening", "scheduling", "aftercare"]
+BENCHMARKS = ["patients", "screening", "scheduling", "aftercare", "load"]
 
 
 def ensure_postgres_database(url):
@@ -60,7 +60,9 @@ def main(selected):
         module.run(report)
     failures = report.failures()
     if failures:
-        print(f"\n{len(failures)} benchmark(s) missed their target.")
+        print(f"\n{len(failures)} benchmark(s) missed their target:")
+        for failure in failures:
+            print(f"  - {failure}")
         return 1
     print("\nAll benchmarks within their targets.")
     return 0

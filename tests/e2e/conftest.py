@@ -50,12 +50,35 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    yield from _page(browser, live_server)
+
+
+@pytest.fixture
+def axe_page(browser, live_server):
+    """A page for the accessibility scan only: its context ignores the app's Content Security
+    Policy, so axe-core can be injected as an inline script. Error statuses are checked by the
+    scan itself (a 404 page is expected to answer 404), so "failed to load" notices are left to it.
+    """
+    yield from _page(browser, live_server, bypass_csp=True, also_benign=(FAILED_TO_LOAD,))
+
+
+FAILED_TO_LOAD = "Failed to load resource: the server responded with a status of"
+
+
+def _page(browser, live_server, also_benign=(), **options):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, **options)
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and not _benign(msg.text) else None)
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not _benign(msg.text) and not msg.text.startswith(also_benign)
+            else None
+        ),
+    )
     yield page
     context.close()
     # A console error (a CSP violation, a failed script) is a bug even if the test passed.
@@ -69,8 +92,10 @@ def _benign(text):
 
 
 @pytest.fixture
-def screenshot(page, request):
+def screenshot(request):
     SCREENSHOTS.mkdir(exist_ok=True)
+    # The page the test drives: the accessibility scan's own page if it uses one.
+    page = request.getfixturevalue("axe_page" if "axe_page" in request.fixturenames else "page")
 
     def take(name, full_page=True):
         path = SCREENSHOTS / f"{request.node.name}-{name}.png"
@@ -86,3 +111,28 @@ def login(page, username, password="correct horse battery"):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+# What the accessibility scan found below "serious", by test id, for the summary and the report.
+AXE_NOTES = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not AXE_NOTES:
+        return
+    import json
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    report = SCREENSHOTS / "axe-report.json"
+    report.write_text(json.dumps(AXE_NOTES, indent=2, ensure_ascii=False))
+    by_rule = {}
+    for test_id, violations in AXE_NOTES.items():
+        for violation in violations:
+            by_rule.setdefault((violation["impact"], violation["id"], violation["help"]), []).append(test_id)
+    write = terminalreporter.write_line
+    terminalreporter.section("accessibility (axe-core)")
+    write(f"{len(AXE_NOTES)} pages scanned; violations by rule (impact, rule, pages); full list in {report}")
+    for (impact, rule, help_text), pages in sorted(by_rule.items()):
+        write(f"  [{impact}] {rule}: {help_text} -- {len(pages)} page(s): {', '.join(sorted(pages))}")
+    if not by_rule:
+        write("  none")

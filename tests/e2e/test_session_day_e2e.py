@@ -1,4 +1,5 @@
 import datetime
+import re
 
 from playwright.sync_api import expect
 
@@ -18,7 +19,10 @@ def test_practitioner_rechecks_and_charts_with_a_lot_and_an_adverse_event_then_s
     screen_patient(patient, alice, medications=["ibuprofen"], **covering(plan))
     sign(plan, alice)
     plan = plan_activate(plan=plan, by=alice)
-    start = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0) + datetime.timedelta(minutes=30)
+    now = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0)
+    start = now + datetime.timedelta(minutes=30)
+    if start.astimezone(clinic.zone).date() != now.astimezone(clinic.zone).date():
+        start = now - datetime.timedelta(minutes=50)  # near midnight: keep it on today's list
     series = SessionSeries.objects.create(plan=plan, patient=patient, created_by=alice)
     session = TreatmentSession.objects.create(
         series=series,
@@ -32,8 +36,19 @@ def test_practitioner_rechecks_and_charts_with_a_lot_and_an_adverse_event_then_s
     )
     Product.objects.create(name="Lipo Serum", manufacturer="Meso Labs")
 
+    # Her day starts on the Today list, where she signs in; the session is on it.
     login(page, "alice")
-    page.goto(session.get_absolute_url())
+    expect(page).to_have_url(re.compile(r"/today/$"))
+    expect(page.get_by_role("heading", name="Today", exact=True)).to_be_visible()
+    row = page.locator(".today-item", has_text="Nur Keskin")
+    expect(row).to_contain_text(start.astimezone(clinic.zone).strftime("%H:%M"))
+    expect(row).to_contain_text("Cellulite")
+    expect(row).to_contain_text("Session 1 of 8")
+    expect(row.locator(".badge", has_text="Holds to confirm (re-check)")).to_be_visible()
+    screenshot("today")
+    row.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(rf"{session.get_absolute_url()}$"))
+    screenshot("session")
     page.get_by_role("link", name="Start the re-check").click()
     page.get_by_role("group", name="Pregnant now, or may be?").get_by_label("No").check()
     page.get_by_role("group", name="Breastfeeding now?").get_by_label("No").check()
@@ -66,6 +81,14 @@ def test_practitioner_rechecks_and_charts_with_a_lot_and_an_adverse_event_then_s
     page.get_by_role("button", name="Sign and lock").click()
     expect(page.get_by_text("Chart signed and locked.")).to_be_visible()
     screenshot("signed")
+
+    # Back on the day list, the session is done.
+    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Today").click()
+    row = page.locator(".today-item", has_text="Nur Keskin")
+    expect(row.locator(".badge", has_text="Completed")).to_be_visible()
+    expect(row).not_to_contain_text("Holds to confirm")
+    screenshot("today-done")
+    row.get_by_role("link").click()
 
     page.get_by_role("link", name="Nur Keskin").first.click()
     sessions = page.locator("#sessions")

@@ -97,6 +97,29 @@ def test_a_plan_that_is_not_active_cannot_be_booked(clinic, alice, room, patient
         services.series_book(plan=draft, practitioner=alice, room=room, local_starts=[local(next_monday())], by=alice)
 
 
+def test_a_deferral_after_activation_stops_booking_until_a_newer_screening_lifts_it(cellulite_plan, alice, room):
+    from mesoclinic.screening.models import Screening
+    from tests.plans.conftest import covering, screen_patient
+
+    patient = cellulite_plan.patient
+    deferred = screen_patient(patient, alice, decisions=[], pregnant=True, **covering(cellulite_plan))
+    starts = [p.wanted for p in proposal(cellulite_plan, alice, room, local(next_monday()))]
+    with pytest.raises(services.SchedulingConflict, match="Treatment is on hold"):
+        services.series_book(plan=cellulite_plan, practitioner=alice, room=room, local_starts=starts, by=alice)
+    # A deferral stands however old it is: lapsing does not lift it.
+    long_ago = deferred.recorded_at - datetime.timedelta(days=90)
+    Screening.objects.filter(patient=patient).exclude(pk=deferred.pk).update(
+        recorded_at=long_ago - datetime.timedelta(days=1)
+    )
+    Screening.objects.filter(pk=deferred.pk).update(recorded_at=long_ago, expires_at=long_ago)
+    with pytest.raises(services.SchedulingConflict, match="Treatment is on hold"):
+        services.series_book(plan=cellulite_plan, practitioner=alice, room=room, local_starts=starts, by=alice)
+    assert not TreatmentSession.objects.filter(plan=cellulite_plan).exists()
+
+    screen_patient(patient, alice, **covering(cellulite_plan))
+    assert book(cellulite_plan, alice, room, next_monday()).sessions.count() == 8
+
+
 def test_a_closure_is_a_conflict(cellulite_plan, alice, room):
     start = next_monday()
     Closure.objects.create(starts_on=start, ends_on=start, reason="Bayram")

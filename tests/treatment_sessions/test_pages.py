@@ -95,7 +95,30 @@ def test_a_draft_plan_cannot_be_booked_from_the_page(sam_client, clinic, alice, 
     page = sam_client.post(
         reverse("treatment_sessions:book", args=[draft.pk]), start_data(alice, room, next_monday(), action="propose")
     )
-    assert "not active" in " ".join(page.context["problems"])
+    assert page.status_code == 409
+    assert "Only an active plan can be booked" in " ".join(page.context["problems"])
+
+
+def test_a_deferred_patient_is_on_hold_everywhere_booking_starts(sam_client, alice_client, cellulite_plan, alice, room):
+    from tests.plans.conftest import covering, screen_patient
+
+    patient = cellulite_plan.patient
+    url = reverse("treatment_sessions:book", args=[cellulite_plan.pk])
+    assert url in sam_client.get(reverse("treatment_sessions:to_book")).content.decode()
+    screen_patient(patient, alice, decisions=[], pregnant=True, **covering(cellulite_plan))
+
+    to_book = sam_client.get(reverse("treatment_sessions:to_book")).content.decode()
+    assert "On hold" in to_book and url not in to_book
+    for client in (sam_client, alice_client):
+        hub = client.get(patient.get_absolute_url()).content.decode()
+        assert "On hold" in hub and url not in hub
+    page = sam_client.get(url)
+    assert page.status_code == 200 and "Treatment is on hold" in page.content.decode()
+    assert 'id="book-form"' not in page.content.decode()
+    data = start_data(alice, room, next_monday(), action="book", session_1=f"{next_monday().isoformat()}T10:00")
+    refused = sam_client.post(url, data)
+    assert refused.status_code == 409
+    assert not TreatmentSession.objects.filter(plan=cellulite_plan).exists()
 
 
 def test_the_patient_role_cannot_book_or_see_sessions(pat_client, cellulite_plan, alice, room):
@@ -187,3 +210,18 @@ def test_the_patient_page_shows_the_series_and_the_next_session(alice_client, sa
     assert "Session 1 of 8" in page
     scheduler_page = sam_client.get(reverse("patients:detail", args=[cellulite_plan.patient_id])).content.decode()
     assert "Cellulite 8/8" in scheduler_page
+
+
+def test_the_session_history_speaks_in_clinic_time_and_words(alice_client, cellulite_plan, alice, room):
+    from mesoclinic.treatment_sessions.services import session_cancel, session_move
+    from tests.treatment_sessions.conftest import local
+
+    first, second = list(book(cellulite_plan, alice, room, next_monday()).sessions.order_by("sequence"))[:2]
+    session_move(session=first, new_local=local(next_monday(), 11, 30), by=alice)
+    session_cancel(session=second, reason="Patient away", by=alice)
+
+    moved = alice_client.get(first.get_absolute_url()).context["history"]
+    day = next_monday().strftime("%a %d %b")
+    assert f"Moved from {day} 10:00 to {day} 11:30" in moved[-1]["lines"]
+    cancelled = alice_client.get(second.get_absolute_url()).context["history"]
+    assert cancelled[-1]["lines"] == ["Status: Scheduled → Cancelled", "Note: Cancelled: Patient away"]

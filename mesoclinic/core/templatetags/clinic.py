@@ -1,5 +1,8 @@
 """Template filters for clinical display: severities, verdicts, durations."""
 
+import datetime
+from dataclasses import dataclass
+
 from django import template
 
 register = template.Library()
@@ -40,6 +43,15 @@ def verdict_icon(verdict):
 @register.filter
 def outcome_css(outcome):
     return OUTCOME_CSS.get(outcome, "caution")
+
+
+@register.filter
+def iso_date(value):
+    """A date stored as ISO text (a screening's answers keep them so) as a date, for |date."""
+    try:
+        return datetime.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return value
 
 
 @register.filter
@@ -94,11 +106,33 @@ def override_reason(code):
     return OverrideReason(code).label if code in OverrideReason.values else code
 
 
+@dataclass(frozen=True, slots=True)
+class TickBox:
+    name: str
+    value: str
+    id: str
+    label: str
+    checked: bool
+
+
 @register.filter
 def checkbox_groups(form, name):
-    """A tick-box field's boxes under their group labels, in the order of its choices."""
-    widgets = iter(form[name].subwidgets)
-    choices = form.fields[name].choices
+    """A tick-box field's boxes under their group labels, in the order of its choices.
+
+    The screening form has a few hundred boxes; Django's subwidgets build a context and
+    copy attributes for each, which made them most of the page's time. These are plain
+    values, with the ids Django would give them.
+    """
+    bound = form[name]
+    checked = {str(value) for value in bound.value() or ()}
+    choices = bound.field.choices
+
+    def box(value, label, suffix):
+        return TickBox(bound.html_name, str(value), f"{bound.auto_id}_{suffix}", label, str(value) in checked)
+
     if choices and isinstance(choices[0][1], (list, tuple)):
-        return [(group, [next(widgets) for _ in options]) for group, options in choices]
-    return [("", list(widgets))]
+        return [
+            (group, [box(value, label, f"{index}_{sub}") for sub, (value, label) in enumerate(options)])
+            for index, (group, options) in enumerate(choices)
+        ]
+    return [("", [box(value, label, index) for index, (value, label) in enumerate(choices)])]
