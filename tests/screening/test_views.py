@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.core.cache import cache
@@ -110,6 +111,19 @@ def test_the_next_screening_is_prefilled_from_the_previous_one(alice_client, pat
     assert form.initial["medications"] == ["retinol"]
     assert form.initial["areas"] == ["scalp"]
     assert form.initial["goals"] == "thicker hair"
+
+
+def test_the_prefilled_answers_are_ticked_boxes_with_their_labels(alice_client, patient):
+    url = reverse("screening:new", args=[patient.pk])
+    alice_client.post(url, form_data(medications=["retinol"], areas=["scalp"]))
+    page = alice_client.get(url).content.decode()
+    ticked = re.findall(
+        r'<input class="form-check-input" type="checkbox" name="(\w+)" value="(\w+)" id="([\w-]+)" checked>', page
+    )
+    assert {(name, value) for name, value, _ in ticked} >= {("medications", "retinol"), ("areas", "scalp")}
+    for *_, box_id in ticked:
+        assert f'<label class="form-check-label" for="{box_id}">' in page
+    assert 'value="face" id="id_areas_5">' in page  # not ticked, and numbered as Django numbers them
 
 
 def test_a_screening_lapses_after_the_configured_days_and_when_the_birth_date_changes(alice_client, patient):

@@ -4,6 +4,8 @@ import datetime
 from dataclasses import dataclass
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -108,11 +110,27 @@ def override_reason(code):
 
 @dataclass(frozen=True, slots=True)
 class TickBox:
+    """One tick box and its label, as Bootstrap marks them up. It renders itself: the
+    screening form has about 160 of them, and through the template engine they were a
+    fifth of the page's time."""
+
     name: str
     value: str
     id: str
     label: str
     checked: bool
+
+    def __str__(self):  # safe HTML, as a bound field's is: the template prints it as it is
+        return format_html(
+            '<div class="form-check"><input class="form-check-input" type="checkbox" name="{}" value="{}" id="{}"{}>'
+            '<label class="form-check-label" for="{}">{}</label></div>',
+            self.name,
+            self.value,
+            self.id,
+            mark_safe(" checked") if self.checked else "",
+            self.id,
+            self.label,
+        )
 
 
 @register.filter
