@@ -34,6 +34,7 @@ class Placed:
     span: int
     local_start: datetime.datetime
     local_end: datetime.datetime
+    text: str  # what and where, see _what
 
     # The grid has hundreds of numbers in class names; rendering each through the template
     # engine localizes it, which cost more than the rest of the page. Strings, made once.
@@ -45,9 +46,15 @@ class Placed:
     def times(self):
         return f"{self.local_start:%H:%M}–{self.local_end:%H:%M}"
 
-    @property
-    def progress(self):
-        return f"{self.session.sequence}/{self.session.plan.sessions_planned}"
+
+def _what(session, kind):
+    """'Cellulite 3/10 · Room 1' by practitioner, '… · Dr. Deniz Aksoy' by room, and the
+    status when it is not the usual one."""
+    where = session.room.name if kind == "practitioner" else session.practitioner.display_name
+    words = f"{session.plan.indication.label} {session.sequence}/{session.plan.sessions_planned} · {where}"
+    if session.status != SessionStatus.SCHEDULED:
+        words += f" · {session.get_status_display()}"
+    return words
 
 
 def _parse_day(value, fallback):
@@ -120,7 +127,7 @@ def calendar_page(request, kind=None, pk=None, day=None, view=None):
             continue
         row = max(1, _slots_between(grid_start, local_start.time()) + 1)
         span = max(1, min(rows - row + 1, int((local_end - local_start) / SLOT)))
-        placed.append(Placed(session, column, row, span, local_start, local_end))
+        placed.append(Placed(session, column, row, span, local_start, local_end, _what(session, kind)))
 
     step = datetime.timedelta(days=7 if view == "week" else 1)
     return render(

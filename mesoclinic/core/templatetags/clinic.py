@@ -2,9 +2,9 @@
 
 import datetime
 from dataclasses import dataclass
+from html import escape
 
 from django import template
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -121,15 +121,10 @@ class TickBox:
     checked: bool
 
     def __str__(self):  # safe HTML, as a bound field's is: the template prints it as it is
-        return format_html(
-            '<div class="form-check"><input class="form-check-input" type="checkbox" name="{}" value="{}" id="{}"{}>'
-            '<label class="form-check-label" for="{}">{}</label></div>',
-            self.name,
-            self.value,
-            self.id,
-            mark_safe(" checked") if self.checked else "",
-            self.id,
-            self.label,
+        return mark_safe(
+            f'<div class="form-check"><input class="form-check-input" type="checkbox" name="{escape(self.name)}"'
+            f' value="{escape(self.value)}" id="{escape(self.id)}"{" checked" if self.checked else ""}>'
+            f'<label class="form-check-label" for="{escape(self.id)}">{escape(self.label)}</label></div>'
         )
 
 
