@@ -140,8 +140,9 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+    "default": dj_database_url.parse(
+        # An empty DATABASE_URL (a blanked variable) means the embedded default too.
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=envint("DATABASE_CONN_MAX_AGE", 600),
         conn_health_checks=True,
     )
@@ -282,7 +283,7 @@ MESOCLINIC_BASE_URL = os.environ.get("MESOCLINIC_BASE_URL", "http://127.0.0.1:80
 # --- Celery ---------------------------------------------------------------------------
 # Embedded default: the "filesystem" transport keeps messages as files under var/celery,
 # so a worker started by `make run` runs tasks with no broker server at all.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery" / "broker"
     _broker_dir.mkdir(parents=True, exist_ok=True)

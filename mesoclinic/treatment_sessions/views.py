@@ -149,6 +149,9 @@ def session_detail(request, pk):
 
 
 FIELD_WORDS = {"status": "Status", "change_note": "Note", "day_check": None, "updated_at": None, "ends_at": None}
+# The order lines are told in, whatever order the database keeps a change's fields in
+# (PostgreSQL's jsonb sorts keys, SQLite keeps them as written): what changed, then why.
+FIELD_ORDER = {"status": 0, "starts_at": 1, "day_check": 2, "change_note": 99}
 
 
 def _history(session, zone):
@@ -165,7 +168,8 @@ def _history(session, zone):
             lines = ["Booked"]
         else:
             lines = []
-            for field, (old, new) in (entry.changes or {}).items():
+            changes = sorted((entry.changes or {}).items(), key=lambda item: FIELD_ORDER.get(item[0], 50))
+            for field, (old, new) in changes:
                 if field == "starts_at":
                     lines.append(f"Moved from {_local(old, zone)} to {_local(new, zone)}")
                 elif field == "day_check":
