@@ -7,9 +7,10 @@ from mesoclinic.plans.models import Product
 from mesoclinic.plans.services import plan_activate
 from mesoclinic.screening.models import Term
 from mesoclinic.treatment_sessions import charting
-from mesoclinic.treatment_sessions.models import AdverseEventType, SessionSeries, TreatmentSession
+from mesoclinic.treatment_sessions.models import AdverseEventType
 from mesoclinic.treatment_sessions.scheduling import localize
 from tests.plans.conftest import covering, make_plan, screen_patient, sign
+from tests.treatment_sessions.conftest import session_at
 from tests.treatment_sessions.test_session_day import check
 
 
@@ -36,29 +37,9 @@ def signed_session(
     plan = plan_activate(plan=plan, by=alice)
     zone = zoneinfo.ZoneInfo("Europe/London")
     start = start or localize(datetime.datetime.combine(clinic_today(), datetime.time(12, 0)), zone)
-    series = SessionSeries.objects.create(plan=plan, patient=patient, created_by=alice)
-    session = TreatmentSession.objects.create(
-        series=series,
-        plan=plan,
-        patient=patient,
-        practitioner=alice,
-        room=room,
-        sequence=1,
-        starts_at=start,
-        ends_at=start + datetime.timedelta(minutes=45),
-    )
+    session = session_at(plan, alice, room, start)
     if next_in_days:
-        later = start + datetime.timedelta(days=next_in_days)
-        TreatmentSession.objects.create(
-            series=series,
-            plan=plan,
-            patient=patient,
-            practitioner=alice,
-            room=room,
-            sequence=2,
-            starts_at=later,
-            ends_at=later + datetime.timedelta(minutes=45),
-        )
+        session_at(plan, alice, room, start + datetime.timedelta(days=next_in_days), sequence=2, series=session.series)
     check(session, alice, decisions=[])
     session.refresh_from_db()
     product, _ = Product.objects.get_or_create(name="Hydra Boost", manufacturer="Meso Labs")

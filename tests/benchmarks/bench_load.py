@@ -20,7 +20,7 @@ from django.db.models import Count
 
 from mesoclinic.core.models import User
 from mesoclinic.treatment_sessions.models import TreatmentSession
-from tests.benchmarks.harness import ROOT, client_for
+from tests.benchmarks.harness import ROOT, busiest_day, client_for
 
 CONNECTIONS = 20
 SECONDS = int(os.environ.get("MESOCLINIC_LOAD_SECONDS", 15))
@@ -76,14 +76,7 @@ def _busiest_patient_and_week(practitioner):
     patient = (
         TreatmentSession.objects.values("patient").annotate(n=Count("id")).order_by("-n").values_list("patient")[:1]
     )
-    busiest = (
-        TreatmentSession.objects.filter(practitioner=practitioner)
-        .values("starts_at__date")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
-    day = busiest["starts_at__date"]
+    day = busiest_day(practitioner)
     week = f"/calendar/?view=week&by=practitioner&practitioner={practitioner.pk}&date={day.isoformat()}"
     return patient[0][0], week
 

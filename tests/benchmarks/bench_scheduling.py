@@ -3,7 +3,6 @@ week view (target 50 ms, constant queries), on the seeded 52-week calendar."""
 
 import datetime
 
-from django.db.models import Count
 from django.utils import timezone
 
 from mesoclinic.core.models import Room, User
@@ -12,7 +11,7 @@ from mesoclinic.plans.models import Plan, PlanStatus, Protocol
 from mesoclinic.treatment_sessions import services
 from mesoclinic.treatment_sessions.models import TreatmentSession
 from mesoclinic.treatment_sessions.selectors import clinic_zone
-from tests.benchmarks.harness import client_for, page_timing, timed
+from tests.benchmarks.harness import busiest_day, client_for, page_timing, timed
 
 
 def _bench_plan(practitioner):
@@ -62,14 +61,7 @@ def run(report):
         ),
         target_ms=100,
     )
-    busiest = (
-        TreatmentSession.objects.filter(practitioner=practitioner)
-        .values("starts_at__date")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
-    day = busiest["starts_at__date"] if busiest else monday
+    day = busiest_day(practitioner) or monday
     week_sessions = TreatmentSession.objects.filter(
         practitioner=practitioner,
         starts_at__date__gte=day - datetime.timedelta(days=day.weekday()),

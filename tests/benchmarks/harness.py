@@ -28,6 +28,22 @@ def timed(fn, repeat=30, warmup=3):
     }
 
 
+def busiest_day(practitioner):
+    """The day the practitioner has the most sessions on (the fullest week and day views)."""
+    from django.db.models import Count
+
+    from mesoclinic.treatment_sessions.models import TreatmentSession
+
+    busiest = (
+        TreatmentSession.objects.filter(practitioner=practitioner)
+        .values("starts_at__date")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    return busiest["starts_at__date"] if busiest else None
+
+
 def client_for(user):
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)

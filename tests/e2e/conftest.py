@@ -105,6 +105,17 @@ def screenshot(request):
     return take
 
 
+def draw_signature(page):
+    """A stroke on the consent form's signature pad, as a finger or a mouse would draw it."""
+    canvas = page.locator("#signature-pad")
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 120, box["y"] + 80)
+    page.mouse.move(box["x"] + 220, box["y"] + 30)
+    page.mouse.up()
+
+
 def login(page, username, password="correct horse battery"):
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)

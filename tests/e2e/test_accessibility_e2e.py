@@ -31,14 +31,14 @@ from mesoclinic.plans.services import plan_activate
 from mesoclinic.screening.models import Outcome, Screening
 from mesoclinic.screening.selectors import clinic_today
 from mesoclinic.treatment_sessions import photos as photo_services
-from mesoclinic.treatment_sessions.models import SessionSeries, TreatmentSession
+from mesoclinic.treatment_sessions.models import TreatmentSession
 from mesoclinic.treatment_sessions.scheduling import localize
 from mesoclinic.treatment_sessions.services import series_book
 from tests.aftercare.conftest import signed_session
 from tests.e2e.conftest import AXE_NOTES
 from tests.factories import PatientFactory
 from tests.plans.conftest import covering, make_plan, screen_patient, sign
-from tests.treatment_sessions.conftest import ZONE_NAME, active_plan, local, next_monday
+from tests.treatment_sessions.conftest import ZONE_NAME, active_plan, local, next_monday, session_at
 from tests.treatment_sessions.test_photos import jpeg, upload
 from tests.treatment_sessions.test_session_day import check
 
@@ -71,20 +71,6 @@ class World:
     product: Product
 
 
-def _session_at(plan, practitioner, room, start, sequence=1):
-    series = SessionSeries.objects.create(plan=plan, patient=plan.patient, created_by=practitioner)
-    return TreatmentSession.objects.create(
-        series=series,
-        plan=plan,
-        patient=plan.patient,
-        practitioner=practitioner,
-        room=room,
-        sequence=sequence,
-        starts_at=start,
-        ends_at=start + datetime.timedelta(minutes=45),
-    )
-
-
 @pytest.fixture
 def world(clinic, alice, sam, pat, room):
     # Today's sessions an hour apart in clinic hours: a practitioner cannot be in two places.
@@ -102,12 +88,12 @@ def world(clinic, alice, sam, pat, room):
     sheet = sheet_for(signed_session(alice, room, pat, areas=("face",), start=at(10)))
 
     chart_plan = active_plan(alice, "cellulite", patient=PatientFactory(given_name="Nur", family_name="Keskin"))
-    chart_session = _session_at(chart_plan, alice, room, at(11))
+    chart_session = session_at(chart_plan, alice, room, at(11))
     check(chart_session, alice)
     recheck_plan = make_plan(PatientFactory(given_name="Derya", family_name="Aksu"), alice, "cellulite")
     screen_patient(recheck_plan.patient, alice, medications=["ibuprofen"], **covering(recheck_plan))
     sign(recheck_plan, alice)
-    recheck_session = _session_at(plan_activate(plan=recheck_plan, by=alice), alice, room, at(12))
+    recheck_session = session_at(plan_activate(plan=recheck_plan, by=alice), alice, room, at(12))
 
     draft_plan = make_plan(PatientFactory(given_name="Melis", family_name="Ergin"), alice, "hair_loss")
     screen_patient(draft_plan.patient, alice, **covering(draft_plan))

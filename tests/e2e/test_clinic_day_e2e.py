@@ -11,7 +11,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.plans.models import Consent, Plan, PlanStatus
 from mesoclinic.screening.models import Outcome, Screening
 from mesoclinic.treatment_sessions.models import SessionSeries, TreatmentSession
-from tests.e2e.conftest import login
+from tests.e2e.conftest import draw_signature, login
 from tests.factories import PatientFactory
 from tests.plans.conftest import covering, make_plan, screen_patient, sign
 from tests.treatment_sessions.conftest import active_plan, next_monday
@@ -19,16 +19,6 @@ from tests.treatment_sessions.conftest import active_plan, next_monday
 
 def findings(page):
     return page.locator("#findings")
-
-
-def draw_signature(page):
-    canvas = page.locator("#signature-pad")
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + 40)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 120, box["y"] + 80)
-    page.mouse.move(box["x"] + 220, box["y"] + 30)
-    page.mouse.up()
 
 
 def test_new_patient_is_screened_with_a_warning_and_a_hold_planned_consented_and_activated(page, screenshot, alice):

@@ -1,7 +1,7 @@
 from playwright.sync_api import expect
 
 from mesoclinic.plans.models import Consent, Plan, PlanStatus
-from tests.e2e.conftest import login
+from tests.e2e.conftest import draw_signature, login
 from tests.factories import PatientFactory
 
 
@@ -50,13 +50,7 @@ def test_practitioner_builds_a_hair_loss_plan_screens_for_it_signs_consent_and_a
     page.get_by_label("No photos, please").check()
     page.get_by_label("I have read this document").check()
     page.get_by_label("Your full name").fill("Kerem Tan")
-    canvas = page.locator("#signature-pad")
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + 40)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 120, box["y"] + 80)
-    page.mouse.move(box["x"] + 220, box["y"] + 30)
-    page.mouse.up()
+    draw_signature(page)
     screenshot("consent")
     page.get_by_role("button", name="Sign consent").click()
 

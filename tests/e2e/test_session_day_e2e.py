@@ -5,10 +5,11 @@ from playwright.sync_api import expect
 
 from mesoclinic.plans.models import Product
 from mesoclinic.plans.services import plan_activate
-from mesoclinic.treatment_sessions.models import Chart, SessionSeries, SessionStatus, TreatmentSession
+from mesoclinic.treatment_sessions.models import Chart, SessionStatus, TreatmentSession
 from tests.e2e.conftest import login
 from tests.factories import PatientFactory
 from tests.plans.conftest import covering, make_plan, screen_patient, sign
+from tests.treatment_sessions.conftest import session_at
 
 
 def test_practitioner_rechecks_and_charts_with_a_lot_and_an_adverse_event_then_sees_it_on_the_patient_page(
@@ -23,17 +24,7 @@ def test_practitioner_rechecks_and_charts_with_a_lot_and_an_adverse_event_then_s
     start = now + datetime.timedelta(minutes=30)
     if start.astimezone(clinic.zone).date() != now.astimezone(clinic.zone).date():
         start = now - datetime.timedelta(minutes=50)  # near midnight: keep it on today's list
-    series = SessionSeries.objects.create(plan=plan, patient=patient, created_by=alice)
-    session = TreatmentSession.objects.create(
-        series=series,
-        plan=plan,
-        patient=patient,
-        practitioner=alice,
-        room=room,
-        sequence=1,
-        starts_at=start,
-        ends_at=start + datetime.timedelta(minutes=45),
-    )
+    session = session_at(plan, alice, room, start)
     Product.objects.create(name="Lipo Serum", manufacturer="Meso Labs")
 
     # Her day starts on the Today list, where she signs in; the session is on it.

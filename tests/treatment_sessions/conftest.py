@@ -47,6 +47,24 @@ def book(plan, practitioner, room, first_day, hour=10, by=None):
     )
 
 
+def session_at(plan, practitioner, room, start, *, sequence=1, series=None, minutes=45):
+    """A session at an exact moment, past or within the hour, which booking would refuse:
+    for pages about today's sessions. A new series unless one is given."""
+    from mesoclinic.treatment_sessions.models import SessionSeries, TreatmentSession
+
+    series = series or SessionSeries.objects.create(plan=plan, patient=plan.patient, created_by=practitioner)
+    return TreatmentSession.objects.create(
+        series=series,
+        plan=plan,
+        patient=plan.patient,
+        practitioner=practitioner,
+        room=room,
+        sequence=sequence,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=minutes),
+    )
+
+
 def moment(day, hour=10, minute=0):
     import zoneinfo
 

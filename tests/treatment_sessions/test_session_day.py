@@ -16,11 +16,10 @@ from mesoclinic.treatment_sessions.models import (
     ChartLockedError,
     Lot,
     SessionStatus,
-    TreatmentSession,
 )
 from mesoclinic.treatment_sessions.scheduling import localize
 from tests.plans.conftest import covering, make_plan, screen_patient, sign
-from tests.treatment_sessions.conftest import ZONE_NAME
+from tests.treatment_sessions.conftest import ZONE_NAME, session_at
 
 pytestmark = pytest.mark.django_db
 LONDON = zoneinfo.ZoneInfo(ZONE_NAME)
@@ -30,24 +29,13 @@ LONDON = zoneinfo.ZoneInfo(ZONE_NAME)
 def todays_session(clinic, alice, room, patient):
     """A cellulite session in an hour for a patient screened with ibuprofen (an NSAID hold)."""
     from mesoclinic.plans.services import plan_activate
-    from mesoclinic.treatment_sessions.models import SessionSeries
 
     plan = make_plan(patient, alice, "cellulite")
     screen_patient(patient, alice, medications=["ibuprofen"], **covering(plan))
     sign(plan, alice)
     plan = plan_activate(plan=plan, by=alice)
     start = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0) + datetime.timedelta(hours=1)
-    series = SessionSeries.objects.create(plan=plan, patient=patient, created_by=alice)
-    return TreatmentSession.objects.create(
-        series=series,
-        plan=plan,
-        patient=patient,
-        practitioner=alice,
-        room=room,
-        sequence=1,
-        starts_at=start,
-        ends_at=start + datetime.timedelta(minutes=45),
-    )
+    return session_at(plan, alice, room, start)
 
 
 def check(session, alice, decisions=(), **today):
