@@ -38,7 +38,10 @@ def chromium_path():
     return path
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright runs, its event loop owns this thread, and
+# database connections opened by the tests that follow would belong to its context, outliving
+# the test database's teardown.
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
