@@ -9,6 +9,8 @@ from django.shortcuts import resolve_url
 
 from .views import healthz
 
+HEALTHZ_PATH = "/healthz"
+
 
 class HealthCheckMiddleware:
     """Answers /healthz before anything else runs: sessions, authentication and the clinic's
@@ -24,7 +26,6 @@ class HealthCheckMiddleware:
         return self.get_response(request)
 
 
-HEALTHZ_PATH = "/healthz"
 SESSION_KEY = "last_activity"
 # Writing the session on every request would cost a database write per page; a minute's
 # resolution is plenty for a 15-minute timeout.
