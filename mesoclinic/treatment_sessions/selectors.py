@@ -5,10 +5,10 @@ import datetime
 from django.db.models import Q
 from django.utils import timezone
 
-from mesoclinic.core.models import Absence, Clinic, Closure, OpeningHours, WorkingHours
+from mesoclinic.core.models import Absence, AuditEntry, Clinic, Closure, OpeningHours, WorkingHours
 
-from .models import OCCUPYING, TreatmentSession
-from .scheduling import Availability, Busy
+from .models import OCCUPYING, SessionStatus, TreatmentSession
+from .scheduling import Availability, Busy, wall_clock
 
 MARGIN = datetime.timedelta(days=1)
 
@@ -87,3 +87,61 @@ def open_follow_ups(sessions, today):
         if chart is not None:
             events += [e for e in chart.adverse_events.all() if e.follow_up_on and e.follow_up_on >= today]
     return sorted(events, key=lambda e: e.follow_up_on)
+
+
+# --- A session's history ----------------------------------------------------------------------
+
+# The order a change's lines are told in, whatever order the database keeps its fields in
+# (PostgreSQL's jsonb sorts keys, SQLite keeps them as written): what changed, then why.
+FIELD_ORDER = {"status": 0, "starts_at": 1, "day_check": 2, "change_note": 99}
+# Fields that follow from the others and would only repeat them.
+SILENT_FIELDS = {"ends_at", "updated_at"}
+
+
+def session_history(session, zone):
+    """The session's changes in words: who, when, from what to what (views are left out)."""
+    entries = (
+        AuditEntry.objects.filter(content_type__model="treatmentsession", object_id=session.pk)
+        .exclude(action=AuditEntry.Action.ACCESS)
+        .select_related("actor")
+        .order_by("timestamp", "id")
+    )
+    rows = []
+    for entry in entries:
+        if entry.action == AuditEntry.Action.CREATE:
+            lines = ["Booked"]
+        else:
+            changes = sorted((entry.changes or {}).items(), key=lambda item: FIELD_ORDER.get(item[0], 50))
+            lines = [line for field, (old, new) in changes if (line := _change_line(field, old, new, zone))]
+        if lines:
+            rows.append({"timestamp": entry.timestamp, "actor": entry.actor, "lines": lines})
+    return rows
+
+
+def _change_line(field, old, new, zone):
+    if field in SILENT_FIELDS:
+        return ""
+    if field == "starts_at":
+        return f"Moved from {_local(old, zone)} to {_local(new, zone)}"
+    if field == "day_check":
+        return "Re-check recorded"
+    if field == "change_note":
+        return f"Note: {new}" if new else ""  # the note says what this change was; the one before is history
+    if field == "status":
+        return f"Status: {_status_label(old)} → {_status_label(new)}"
+    return f"{field.replace('_', ' ').capitalize()}: {old or '—'} → {new or '—'}"
+
+
+def _status_label(value):
+    """'no_show' -> 'No-show': the words the page uses, not the stored code."""
+    return SessionStatus(value).label if value in SessionStatus.values else (value or "—")
+
+
+def _local(value, zone):
+    try:
+        moment = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:  # django-auditlog stores aware times as naive UTC
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return wall_clock(moment, zone).strftime("%a %d %b %H:%M")

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from mesoclinic.core.audit import record_view
-from mesoclinic.core.models import AuditEntry, Role
+from mesoclinic.core.models import Role
 from mesoclinic.core.permissions import patient_for_staff, practitioner_required, staff_required
 from mesoclinic.plans.models import Plan
 from mesoclinic.screening.selectors import clinic_today
@@ -14,9 +14,9 @@ from mesoclinic.screening.selectors import clinic_today
 from . import calendar as calendar_pages
 from . import services
 from .forms import CancelForm, MoveForm, SeriesStartForm, parse_local
-from .models import SessionStatus, TreatmentSession
+from .models import TreatmentSession
 from .scheduling import series_targets, wall_clock
-from .selectors import booked_count, clinic_zone
+from .selectors import booked_count, clinic_zone, session_history
 
 STAFF = (Role.PRACTITIONER, Role.SCHEDULER)
 
@@ -128,7 +128,7 @@ def session_detail(request, pk):
     session = _session_or_404(request, pk)
     zone = clinic_zone()
     record_view(request, session.patient, f"session {session.sequence} of {session.plan.sessions_planned}", obj=session)
-    history = _history(session, zone)
+    history = session_history(session, zone)
     return render(
         request,
         "treatment_sessions/session.html",
@@ -146,59 +146,6 @@ def session_detail(request, pk):
             **_session_extras(request, session),
         },
     )
-
-
-FIELD_WORDS = {"status": "Status", "change_note": "Note", "day_check": None, "updated_at": None, "ends_at": None}
-# The order lines are told in, whatever order the database keeps a change's fields in
-# (PostgreSQL's jsonb sorts keys, SQLite keeps them as written): what changed, then why.
-FIELD_ORDER = {"status": 0, "starts_at": 1, "day_check": 2, "change_note": 99}
-
-
-def _history(session, zone):
-    """The session's changes in words: who, when, from what to what (views are left out)."""
-    entries = (
-        AuditEntry.objects.filter(content_type__model="treatmentsession", object_id=session.pk)
-        .exclude(action=AuditEntry.Action.ACCESS)
-        .select_related("actor")
-        .order_by("timestamp", "id")
-    )
-    rows = []
-    for entry in entries:
-        if entry.action == AuditEntry.Action.CREATE:
-            lines = ["Booked"]
-        else:
-            lines = []
-            changes = sorted((entry.changes or {}).items(), key=lambda item: FIELD_ORDER.get(item[0], 50))
-            for field, (old, new) in changes:
-                if field == "starts_at":
-                    lines.append(f"Moved from {_local(old, zone)} to {_local(new, zone)}")
-                elif field == "day_check":
-                    lines.append("Re-check recorded")
-                elif field == "change_note":
-                    if new:  # the note says what this change was; the one before is history
-                        lines.append(f"Note: {new}")
-                elif field == "status":
-                    lines.append(f"Status: {_status_label(old)} → {_status_label(new)}")
-                elif FIELD_WORDS.get(field, field):
-                    lines.append(f"{FIELD_WORDS.get(field, field)}: {old or '—'} → {new or '—'}")
-        if lines:
-            rows.append({"timestamp": entry.timestamp, "actor": entry.actor, "lines": lines})
-    return rows
-
-
-def _status_label(value):
-    """'no_show' -> 'No-show': the words the page uses, not the stored code."""
-    return SessionStatus(value).label if value in SessionStatus.values else (value or "—")
-
-
-def _local(value, zone):
-    try:
-        moment = datetime.datetime.fromisoformat(str(value))
-    except ValueError:
-        return value
-    if moment.tzinfo is None:  # django-auditlog stores aware times as naive UTC
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return wall_clock(moment, zone).strftime("%a %d %b %H:%M")
 
 
 def _session_extras(request, session):
