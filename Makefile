@@ -69,6 +69,8 @@ migrations-check: install
 # After changing patient-facing text (templates, aftercare fixtures): refresh the catalogue,
 # translate the new entries in mesoclinic/locale/tr/LC_MESSAGES/django.po, then compile.
 messages: install
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py load_knowledge -v0
 	$(PY) manage.py aftercare_strings
 	$(PY) manage.py makemessages -l tr --ignore=".venv/*" --ignore="node_modules/*" --ignore="tests/*" --ignore="var/*"
 	$(PY) manage.py compilemessages -l tr

@@ -17,6 +17,7 @@ from mesoclinic.treatment_sessions.feeds import feed_create
 from mesoclinic.treatment_sessions.models import SessionPhoto
 from tests.aftercare.conftest import signed_session
 from tests.factories import PatientFactory
+from tests.plans.conftest import screen_patient as screened
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,7 @@ POST_ONLY = {
     "plans:flags",
     "plans:consent_withdraw",
     "aftercare:revoke",
+    "screening:prescriber_decision",
     "treatment_sessions:addendum",
     "treatment_sessions:no_show",
 }
@@ -123,6 +125,9 @@ def world(clinic, alice, sam, pat, room):
         "link": link_create(sheet),
         "feed": feed_create(owner=alice),
         "product": None,
+        "rx_screening": screened(
+            PatientFactory(given_name="Rx", family_name="Person"), alice, medications=["warfarin"]
+        ),
     }
 
 
@@ -138,6 +143,7 @@ def args_for(name, world, alice):
         "screening:new": [world["patient"].pk],
         "screening:evaluate": [world["patient"].pk],
         "screening:detail": [world["screening"].pk],
+        "screening:prescriber_decision": [world["rx_screening"].pk, "warfarin"],
         "screening:rule": ["pregnancy"],
         "screening:term": ["medication", "ibuprofen"],
         "screening:source": ["guide-2024"],

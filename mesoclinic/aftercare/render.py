@@ -41,6 +41,16 @@ def when(value, zone, with_time=True):
     return f"{text}, {date_format(moment, 'H:i')}" if with_time else text
 
 
+def _prescriber_only(hold):
+    """A sheet stored before instructions had kinds may carry a stop for a blood thinner, or
+    for aspirin that may be prescribed for the heart: never show those (only the prescriber
+    decides about them)."""
+    if "kind" in hold:
+        return False
+    substance = hold["substance"].casefold()
+    return "blood thinner" in substance or "aspirin" in substance
+
+
 def sheet_words(sheet, language):
     """Everything the sheet template prints, already translated."""
     content = sheet.content
@@ -82,12 +92,15 @@ def sheet_words(sheet, language):
             "next_session": when(content["next_session"], zone) if content.get("next_session") else None,
             "holds": [
                 {
+                    # Sheets made before instructions had kinds only held plain stops.
+                    "kind": hold.get("kind", "stop"),
                     "substance": translate_substance(hold["substance"]),
-                    "from": when(hold["from"], zone, with_time=True),
-                    "days": hold["hours_before"] // 24,
-                    "hours": hold["hours_before"],
+                    "prescriber": hold.get("prescriber", ""),
+                    "is_medicine": bool(hold.get("medication")) or hold["substance"].casefold() != "alcohol",
+                    "from": when(hold["from"], zone, with_time=True) if hold.get("from") else None,
                 }
                 for hold in content.get("holds", [])
+                if not _prescriber_only(hold)
             ],
             "sources": content.get("sources", []),
         }

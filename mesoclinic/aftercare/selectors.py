@@ -1,8 +1,8 @@
-import datetime
-
 from django.utils import timezone
+from django.utils.formats import date_format
 
-from mesoclinic.screening.selectors import screening_status
+from mesoclinic.screening.instructions import for_session
+from mesoclinic.screening.selectors import patient_instructions
 from mesoclinic.treatment_sessions.models import SessionStatus, TreatmentSession
 from mesoclinic.treatment_sessions.reminders import translate_substance
 
@@ -24,15 +24,19 @@ def my_aftercare_context(patient):
     )
     holds = []
     if next_session:
-        screening = screening_status(patient).screening
-        for finding in screening.findings if screening else []:
-            if finding.get("hold"):
-                hours = finding["hold"]["hours_before"]
-                holds.append(
-                    {
-                        "substance": translate_substance(finding["hold"]["substance"]),
-                        "hours": hours,
-                        "from": next_session.starts_at - datetime.timedelta(hours=hours),
-                    }
-                )
+        for item in for_session(patient_instructions(patient), next_session.starts_at, timezone.now()):
+            holds.append(
+                {
+                    "kind": item.kind,
+                    "substance": translate_substance(item.substance),
+                    "prescriber": item.prescriber,
+                    "is_medicine": item.is_medicine,
+                    "from": _when(item.begins(next_session.starts_at)) if item.hours_before else None,
+                }
+            )
     return {"patient": patient, "sheets": sheets, "next_session": next_session, "holds": holds}
+
+
+def _when(moment):
+    """'Thursday 3 December, 14:00' in the clinic's zone and the page's language."""
+    return date_format(timezone.localtime(moment), "l j F, H:i")

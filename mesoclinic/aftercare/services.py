@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from mesoclinic.core.selectors import current_clinic
 from mesoclinic.plans.models import IngredientInfo
+from mesoclinic.screening.instructions import for_session
 from mesoclinic.screening.knowledge import knowledge_base
-from mesoclinic.screening.selectors import screening_status
+from mesoclinic.screening.selectors import patient_instructions, screening_status
 
 from .models import AftercareInstruction, AftercareSheet, Section, SheetLink
 
@@ -91,18 +92,12 @@ def sheet_build(session):
         session.plan.sessions.filter(status="scheduled", starts_at__gt=session.starts_at).order_by("starts_at").first()
     )
     holds = []
-    screening = screening_status(session.patient).screening
-    if next_session and screening:
-        for finding in screening.findings:
-            if finding.get("hold"):
-                hold = finding["hold"]
-                holds.append(
-                    {
-                        "substance": hold["substance"],
-                        "hours_before": hold["hours_before"],
-                        "from": (next_session.starts_at - datetime.timedelta(hours=hold["hours_before"])).isoformat(),
-                    }
-                )
+    if next_session:
+        instructions = for_session(patient_instructions(session.patient), next_session.starts_at, timezone.now())
+        holds = [
+            {**item.as_json(), "from": item.begins(next_session.starts_at).isoformat() if item.hours_before else None}
+            for item in instructions
+        ]
     plain = dict(
         IngredientInfo.objects.filter(term__in=session.plan.ingredients.all()).values_list("term__code", "plain_name")
     )

@@ -58,15 +58,17 @@ def hub_context(patient):
     """What the practitioner's patient page shows besides identity: each app's summary."""
     from mesoclinic.plans.selectors import plans_of
     from mesoclinic.screening.models import Outcome
-    from mesoclinic.screening.selectors import screenings_of, status_of
+    from mesoclinic.screening.selectors import preparation, screenings_of, status_of
     from mesoclinic.treatment_sessions.photos import patient_photos
 
     plans = plans_of(patient)
     # The newest screening is the first of the list: its status and any deferral come from it.
     screenings = screenings_of(patient, limit=10)
     newest = screenings[0] if screenings else None
+    status = status_of(newest, patient)
     return {
-        "screening_status": status_of(newest, patient),
+        "screening_status": status,
+        "preparation": preparation(newest) if status.is_current else None,
         "screenings": screenings,
         "plans": plans,
         "active_plan": next((plan for plan in plans if plan.is_active), None),

@@ -25,7 +25,7 @@ def describe_spacing(intervals):
     return ", then ".join(parts)
 
 
-def consent_document(plan, *, practitioner, on_date, holds=()):
+def consent_document(plan, *, practitioner, on_date, instructions=()):
     """The document the patient reads and signs, as HTML (a fragment, without page chrome)."""
     clauses = (
         ConsentClause.objects.filter(Q(indications=None) | Q(indications=plan.indication))
@@ -46,7 +46,7 @@ def consent_document(plan, *, practitioner, on_date, holds=()):
             "ingredients": [plain.get(t.pk) or t.label for t in ingredients],
             "products": list(plan.products.all()),
             "spacing": describe_spacing(plan.intervals),
-            "holds": holds,
+            "instructions": instructions,
             "clauses": clauses,
         },
     )

@@ -18,6 +18,7 @@ SANE_INTERVAL_DAYS = (1, 180)
 # The documents' outer bounds, whatever the indication (basaksehir-2025, guide-2024, face-2023).
 FACE_AREAS = frozenset({"face", "neck", "submental"})
 FACE_MAX_DEPTH_MM = Decimal("1.5")
+LIPOLYTICS = frozenset({"lipolytic", "phosphatidylcholine", "deoxycholate"})
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,13 @@ def plan_flags(
                     "basaksehir-2025, guide-2024",
                 )
             )
-        facial = sorted(FACE_AREAS & set(areas))
+        facial = FACE_AREAS & set(areas)
+        if LIPOLYTICS & set(ingredients):
+            # Fat-dissolving injections under the chin go into the fat, not the skin: the
+            # facial 1-1.5 mm cap is for mesolift (face-2023; prep-2023 and basaksehir-2025 on
+            # lipolytics, fixtures/ingredients.yaml).
+            facial -= {"submental"}
+        facial = sorted(facial)
         if facial and depth > FACE_MAX_DEPTH_MM:
             flags.append(
                 Flag(

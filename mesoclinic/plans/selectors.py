@@ -21,7 +21,7 @@ def protocol_for(code):
 def plan_for_page(pk):
     return (
         Plan.objects.select_related("patient", "protocol", "indication", "screening", "created_by", "activated_by")
-        .prefetch_related("areas", "ingredients", "products", "protocol__areas", "protocol__ingredients")
+        .prefetch_related("areas", "ingredients", "products__ingredients", "protocol__areas", "protocol__ingredients")
         .filter(pk=pk)
         .first()
     )

@@ -19,6 +19,7 @@ from mesoclinic.screening import engine
 from mesoclinic.screening.knowledge import knowledge_base
 from mesoclinic.screening.models import Outcome
 from mesoclinic.screening.selectors import ScreeningStatus, clinic_today, screening_status
+from mesoclinic.screening.services import override_problem
 
 from . import limits
 from .models import Consent, Plan, PlanStatus
@@ -77,12 +78,6 @@ class Gate:
         """Is the way on to screen (again)? Not when only consent or the status stands in the way."""
         return len(self.reasons) > self.screening_from
 
-    @property
-    def holds(self):
-        if self.result is not None:
-            return [f for f in self.result.findings if f.hold]
-        return []
-
 
 def plan_gate(plan: Plan) -> Gate:
     """May `plan` become active? Only on a current, not-deferred screening that covered its
@@ -107,7 +102,7 @@ def plan_gate(plan: Plan) -> Gate:
         return gate
 
     plan_areas = {term.code for term in plan.areas.all()}
-    plan_ingredients = {term.code for term in plan.ingredients.all()}
+    plan_ingredients = plan_ingredient_codes(plan)
     missing_areas = sorted(plan_areas - set(screening.answers.get("areas", [])))
     missing_ingredients = sorted(plan_ingredients - set(screening.answers.get("ingredients", [])))
     if missing_areas or missing_ingredients:
@@ -116,7 +111,7 @@ def plan_gate(plan: Plan) -> Gate:
 
     kb = knowledge_base()
     answers = {
-        **screening.answers,
+        **{name: value for name, value in screening.answers.items() if value is not None},
         "areas": sorted(plan_areas),
         "ingredients": sorted(plan_ingredients),
         "indication": plan.indication.code,
@@ -128,12 +123,27 @@ def plan_gate(plan: Plan) -> Gate:
         gate.reasons.append(f"The screening's answers no longer fit the vocabulary ({error}). Screen again.")
         return gate
     for finding in gate.result.findings:
-        decision = screening.decision_for(finding.rule)
-        if finding.severity == "critical" and not (decision and decision["decision"] == "overridden"):
-            gate.reasons.append(f"Critical for this plan: {finding.title}. Screen again for this plan.")
+        decision = screening.decision_for(finding.key)
+        if finding.severity == "critical":
+            if not (decision and decision["decision"] == "overridden"):
+                gate.reasons.append(f"Critical for this plan: {finding.title}. Screen again for this plan.")
+                continue
+            # The override must still be one the rule allows, for this plan's areas.
+            problem = override_problem(finding, decision, plan_areas, kb)
+            if problem:
+                gate.reasons.append(f"{problem} Screen again for this plan.")
         elif finding.severity == "warning" and not decision:
             gate.reasons.append(f"New warning for this plan: {finding.title}. Screen again to acknowledge it.")
     return gate
+
+
+def plan_ingredient_codes(plan):
+    """What the plan injects: its ingredients and those of its products (the allergy check
+    must see a product's lidocaine even when nobody ticked lidocaine)."""
+    codes = {term.code for term in plan.ingredients.all()}
+    for product in plan.products.all():
+        codes |= {term.code for term in product.ingredients.all()}
+    return codes
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from mesoclinic.core.models import Role
 from mesoclinic.core.pdf import html_to_pdf
 from mesoclinic.core.permissions import patient_for_staff, practitioner_required
 from mesoclinic.screening.knowledge import knowledge_base
-from mesoclinic.screening.selectors import clinic_today
+from mesoclinic.screening.selectors import clinic_today, patient_instructions, prescriber_questions
 
 from . import services
 from .consent import consent_document
@@ -150,7 +150,9 @@ def plan_detail(request, pk):
             "consent": gate.consent,
             "consents": list(plan.consents.select_related("witnessed_by", "withdrawn_recorded_by")),
             "stop_form": StopForm(),
-            "holds": gate.holds or (rests_on.holds if rests_on else []),
+            "instructions": patient_instructions(plan.patient, screening=rests_on) if rests_on else [],
+            "prescriber_questions": prescriber_questions(rests_on),
+            "rests_on": rests_on,
             "combination_labels": _combination_labels(plan),
         },
     )
@@ -226,9 +228,9 @@ def plan_complete(request, pk):
 
 
 def _document(plan, user):
-    gate = services.plan_gate(plan)
-    holds = [f.hold for f in gate.holds]
-    return consent_document(plan, practitioner=user, on_date=clinic_today(), holds=holds)
+    screening = plan.screening or services.plan_gate(plan).status.screening
+    instructions = patient_instructions(plan.patient, screening=screening) if screening else []
+    return consent_document(plan, practitioner=user, on_date=clinic_today(), instructions=instructions)
 
 
 @login_required

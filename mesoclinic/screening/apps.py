@@ -10,7 +10,8 @@ class ScreeningConfig(AppConfig):
         from mesoclinic.core.audit import track
 
         from . import signals
-        from .models import Screening
+        from .models import PrescriberDecision, Screening
 
         signals.connect(self)
         track(Screening)
+        track(PrescriberDecision)

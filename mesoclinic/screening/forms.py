@@ -1,8 +1,9 @@
 """The screening questionnaire and the practitioner's decisions on its findings.
 
 Forms validate and convert; the engine decides. Tick boxes come from the vocabulary, and
-each list has an "other" box for terms typed by hand: a typed term the vocabulary does not
-know is refused beside its field, never dropped.
+each list has an "other" box for anything typed by hand: what names a term (by code, label
+or synonym, in any case, Turkish letters included) becomes that term, and the rest is kept
+as an unlisted answer that the practitioner must assess. Nothing typed is dropped.
 """
 
 import re
@@ -10,7 +11,9 @@ import re
 from django import forms
 
 from . import engine
-from .models import OverrideReason
+from .models import PrescriberAnswer, PrescriberDecision
+from .selectors import clinic_today
+from .services import site_problem
 
 SKIN_TYPES = [
     ("", "Not assessed"),
@@ -31,6 +34,24 @@ TERM_LISTS = {
 }
 
 
+def per_knowledge_base(build):
+    """Remember what `build` makes of a knowledge base: the compiled base never changes (a new
+    revision is a new object), and the screening form's ~250 tick boxes took a quarter of a
+    live update to group again on every keystroke."""
+    made = {}
+
+    def cached(kb, *args):
+        key = (kb.version, *args)
+        if key not in made:
+            if len(made) > 64:
+                made.clear()
+            made[key] = build(kb, *args)
+        return made[key]
+
+    return cached
+
+
+@per_knowledge_base
 def grouped_choices(kb, kinds):
     """Tick-box choices grouped under their top class: ("Blood thinner", [(code, label)...])."""
     groups = {}
@@ -47,8 +68,22 @@ def grouped_choices(kb, kinds):
     return [(group, choices) for group, choices in ordered]
 
 
+@per_knowledge_base
 def flat_choices(kb, kind):
     return sorted(((info.code, info.label) for (k, _), info in kb.terms.items() if k == kind), key=lambda c: c[1])
+
+
+class VocabularyChoices(forms.MultipleChoiceField):
+    """Tick boxes whose choices come ready-made from the knowledge base (cached per revision):
+    Django would otherwise normalise all ~250 of them twice on every live update."""
+
+    @property
+    def choices(self):
+        return self._choices
+
+    @choices.setter
+    def choices(self, value):
+        self._choices = self.widget._choices = value
 
 
 class ScreeningForm(forms.Form):
@@ -59,20 +94,19 @@ class ScreeningForm(forms.Form):
     )
     pregnant = forms.BooleanField(label="Pregnant, or may be pregnant", required=False)
     breastfeeding = forms.BooleanField(label="Breastfeeding", required=False)
-    conditions = forms.MultipleChoiceField(label="Conditions", required=False, widget=forms.CheckboxSelectMultiple)
+    trying_to_conceive = forms.BooleanField(label="Trying to conceive", required=False)
+    conditions = VocabularyChoices(label="Conditions", required=False, widget=forms.CheckboxSelectMultiple)
     conditions_other = forms.CharField(label="Other conditions", required=False)
-    medications = forms.MultipleChoiceField(
+    medications = VocabularyChoices(
         label="Medications now or in the last two weeks", required=False, widget=forms.CheckboxSelectMultiple
     )
     medications_other = forms.CharField(label="Other medications", required=False)
-    allergies = forms.MultipleChoiceField(label="Allergies", required=False, widget=forms.CheckboxSelectMultiple)
+    allergies = VocabularyChoices(label="Allergies", required=False, widget=forms.CheckboxSelectMultiple)
     allergies_other = forms.CharField(label="Other allergies", required=False)
     fitzpatrick_skin_type = forms.ChoiceField(label="Skin type (Fitzpatrick)", choices=SKIN_TYPES, required=False)
     indication = forms.ChoiceField(label="What to treat", required=False)
-    areas = forms.MultipleChoiceField(label="Areas", required=False, widget=forms.CheckboxSelectMultiple)
-    ingredients = forms.MultipleChoiceField(
-        label="Planned ingredients", required=False, widget=forms.CheckboxSelectMultiple
-    )
+    areas = VocabularyChoices(label="Areas", required=False, widget=forms.CheckboxSelectMultiple)
+    ingredients = VocabularyChoices(label="Planned ingredients", required=False, widget=forms.CheckboxSelectMultiple)
     ingredients_other = forms.CharField(label="Other ingredients", required=False)
     evaluation = forms.MultipleChoiceField(
         label="Pre-treatment evaluation done", required=False, widget=forms.CheckboxSelectMultiple
@@ -84,6 +118,8 @@ class ScreeningForm(forms.Form):
         label="Treatments tried before", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    PREGNANCY_FIELDS = ("pregnant", "breastfeeding", "trying_to_conceive")
 
     def __init__(self, *args, kb, patient, evaluation_items=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,16 +133,31 @@ class ScreeningForm(forms.Form):
         self.fields["indication"].choices = [("", "Not decided yet"), *flat_choices(kb, "indication")]
         self.fields["evaluation"].choices = [(item.code, item.label) for item in evaluation_items]
         self.evaluation_help = {item.code: item.help_text for item in evaluation_items}
+        if not self.asks_about_pregnancy:
+            for name in self.PREGNANCY_FIELDS:
+                del self.fields[name]
         for name in TERM_LISTS:
+            placeholder = "Anything else, separated by commas" if name in engine.UNLISTED_LISTS else "Type terms"
             self.fields[f"{name}_other"].widget.attrs.update(
-                {"placeholder": "Type terms, separated by commas", "class": "term-other", "autocomplete": "off"}
+                {"placeholder": placeholder, "class": "term-other", "autocomplete": "off"}
             )
         self.answers = None
+        self.unlisted = []
+
+    @property
+    def asks_about_pregnancy(self):
+        """Not for a patient recorded as male; asked whenever sex is not recorded."""
+        return self.patient.sex != "male"
 
     TERM_SECTIONS = (
-        ("conditions", "Conditions", "Tick all that apply now or in the past."),
+        (
+            "conditions",
+            "Conditions",
+            "Tick what the patient has now. An infection counts while it is there or not yet healed; "
+            "a cold sore in the past does not.",
+        ),
         ("medications", "Medications", "Taken now or in the last two weeks."),
-        ("allergies", "Allergies", "Any allergy, severe or not."),
+        ("allergies", "Allergies", "Any allergy, severe or not: medicines, anaesthetics, materials."),
         ("ingredients", "Planned ingredients", "What the cocktail will contain, if known."),
     )
 
@@ -119,106 +170,258 @@ class ScreeningForm(forms.Form):
         raw = {
             "date_of_birth": self.patient.date_of_birth.isoformat(),
             "on_date": data["on_date"].isoformat() if data.get("on_date") else None,
-            "pregnant": data.get("pregnant", False),
-            "breastfeeding": data.get("breastfeeding", False),
             "areas": data.get("areas", []),
-            "indication": data.get("indication") or None,
-            "fitzpatrick_skin_type": int(data["fitzpatrick_skin_type"]) if data.get("fitzpatrick_skin_type") else None,
         }
+        for flag in self.PREGNANCY_FIELDS:
+            raw[flag] = bool(data.get(flag, False))
+        if data.get("indication"):
+            raw["indication"] = data["indication"]
+        if data.get("fitzpatrick_skin_type"):
+            raw["fitzpatrick_skin_type"] = int(data["fitzpatrick_skin_type"])
+        unlisted = {}
         for name, kinds in TERM_LISTS.items():
-            raw[name] = list(data.get(name, [])) + self._typed_terms(name, kinds)
+            codes, free_text = self._typed(name, kinds)
+            raw[name] = list(data.get(name, [])) + codes
+            if free_text:
+                unlisted[name] = free_text
+        if unlisted:
+            raw["unlisted"] = unlisted
         if raw["on_date"] is None or self.errors:
             return data
         try:
             self.answers = engine.parse_answers(raw, self.kb)
         except engine.InvalidAnswers as error:
             for problem in error.problems:
-                field = problem.field.split("[")[0]
+                field = problem.field.split("[")[0].replace("unlisted.", "")
+                if field in TERM_LISTS:
+                    field = f"{field}_other"
                 field = field if field in self.fields else None
-                if field == "date_of_birth":
+                if problem.field == "date_of_birth":
                     field = "on_date"
                 self.add_error(field, problem.message)
         return data
 
-    def _typed_terms(self, name, kinds):
-        """Terms typed in the "other" box, each checked against the vocabulary."""
-        typed = [t.strip() for t in re.split(r"[,;\n]", self.cleaned_data.get(f"{name}_other", "")) if t.strip()]
-        codes = []
-        for text in typed:
+    def _typed(self, name, kinds):
+        """What was typed in a list's "other" box: (codes of the terms it names, free text
+        the vocabulary does not know). Free text is kept for conditions, medications and
+        allergies; a planned ingredient must be a term, because the allergy check needs it."""
+        typed = [" ".join(t.split()) for t in re.split(r"[,;\n]", self.cleaned_data.get(f"{name}_other", ""))]
+        codes, free_text = [], []
+        for text in filter(None, typed):
             found = self.kb.lookup(kinds, text)
-            if found is None:
-                close = self.kb.suggestions(kinds, text)
-                hint = f' Did you mean "{self._label(kinds, close[0])}"?' if close else ""
-                self.add_error(f"{name}_other", f'"{text}" is not in the vocabulary.{hint}')
-            else:
+            if found is not None:
                 codes.append(found[1])
-        return codes
+            elif name not in engine.UNLISTED_LISTS:
+                close = self.kb.suggestions(kinds, text)
+                hint = f' Did you mean "{self.term_label(kinds, close[0])}"?' if close else ""
+                self.add_error(f"{name}_other", f'"{text}" is not an ingredient the vocabulary knows.{hint}')
+            elif len(text) > engine.UNLISTED_MAX_CHARS:
+                self.add_error(
+                    f"{name}_other",
+                    f"Each entry can be at most {engine.UNLISTED_MAX_CHARS} characters; "
+                    f"this one has {len(text)}: say it more briefly or split it with commas.",
+                )
+            else:
+                free_text.append(text)
+        return codes, free_text
 
-    def _label(self, kinds, normalised):
+    def term_label(self, kinds, code):
         for kind in kinds:
-            code = self.kb.names.get((kind, normalised))
-            if code:
+            if (kind, code) in self.kb.terms:
                 return self.kb.terms[(kind, code)].label
-        return normalised
+        return code
 
 
 class DecisionForm(forms.Form):
-    """Acknowledgements of warnings and overrides of critical findings, made for one result.
+    """The practitioner's decisions on one result: warnings acknowledged, critical findings
+    overridden (only in the ways each rule allows), and the prescriber's answer for every
+    medicine only a prescriber may pause.
 
-    Fields are named after the rules they decide on, so they survive the live re-rendering
-    of the findings while the practitioner keeps answering.
+    Fields are named after the findings' keys and the medicines' codes, so they survive the
+    live re-rendering of the findings while the practitioner keeps answering.
     """
 
-    def __init__(self, *args, findings, **kwargs):
+    def __init__(self, *args, findings, kb, planned_areas=(), prescriber_medications=(), previous=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.findings = findings
+        self.kb = kb
+        self.planned_areas = set(planned_areas)
+        self.prescriber_medications = list(prescriber_medications)
+        area_choices = [("", "Choose the affected area"), *flat_choices(kb, "area")]
         for finding in findings:
+            key = finding.key
             if finding.severity == "warning":
-                self.fields[f"ack_{finding.rule}"] = forms.BooleanField(
+                self.fields[f"ack_{key}"] = forms.BooleanField(
                     label="I have considered this and will proceed with care", required=False
                 )
-            elif finding.severity == "critical":
-                self.fields[f"override_{finding.rule}"] = forms.ChoiceField(
+            elif finding.severity == "critical" and finding.override_reasons:
+                self.fields[f"override_{key}"] = forms.ChoiceField(
                     label="Override reason",
-                    choices=[("", "Not overridden: treatment is deferred"), *OverrideReason.choices],
+                    choices=[
+                        ("", "Not overridden: treatment is deferred"),
+                        *((code, engine.OVERRIDE_REASONS[code]) for code in finding.override_reasons),
+                    ],
                     required=False,
                 )
-                self.fields[f"override_{finding.rule}_comment"] = forms.CharField(
-                    label="Comment", required=False, widget=forms.TextInput(attrs={"autocomplete": "off"})
+                if "specialist_clearance" in finding.override_reasons:
+                    self.fields[f"override_{key}_who"] = forms.CharField(
+                        label="Cleared by (name, speciality)", required=False, max_length=120
+                    )
+                    self.fields[f"override_{key}_date"] = forms.DateField(
+                        label="Cleared on",
+                        required=False,
+                        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                    )
+                if "site_excluded" in finding.override_reasons:
+                    self.fields[f"override_{key}_site"] = forms.ChoiceField(
+                        label="Affected site", choices=area_choices, required=False
+                    )
+                self.fields[f"override_{key}_comment"] = forms.CharField(
+                    label="What the clearance says, or where the affected skin is",
+                    required=False,
+                    max_length=500,
+                    widget=forms.TextInput(attrs={"autocomplete": "off"}),
                 )
+        previous = previous or {}
+        for code, _label in self.prescriber_medications:
+            before = previous.get(code)
+            # Each medicine's controls sit in a fieldset named after it, so the label can be short.
+            self.fields[f"rx_{code}"] = forms.ChoiceField(
+                label="Decision",
+                choices=PrescriberAnswer.choices,
+                required=False,
+                initial=before.answer if before else PrescriberAnswer.NOT_ASKED,
+            )
+            self.fields[f"rx_{code}_days"] = forms.IntegerField(
+                label="Pause for (days)", required=False, initial=before.pause_days if before else None
+            )
+            self.fields[f"rx_{code}_prescriber"] = forms.CharField(
+                label="Prescriber", required=False, max_length=120, initial=before.prescriber if before else ""
+            )
 
     def clean(self):
         data = super().clean()
+        today = clinic_today()
         for finding in self.findings:
-            if finding.severity == "warning" and not data.get(f"ack_{finding.rule}"):
-                self.add_error(f"ack_{finding.rule}", "Acknowledge this warning before saving.")
-            if finding.severity == "critical":
-                reason = data.get(f"override_{finding.rule}")
-                comment = (data.get(f"override_{finding.rule}_comment") or "").strip()
-                if reason and not comment:
-                    self.add_error(f"override_{finding.rule}_comment", "Say why: an override needs a comment.")
-                if comment and not reason:
-                    self.add_error(f"override_{finding.rule}", "Choose a reason, or clear the comment.")
+            key = finding.key
+            if finding.severity == "warning" and not data.get(f"ack_{key}"):
+                self.add_error(f"ack_{key}", "Acknowledge this warning before saving.")
+            if finding.severity != "critical" or not finding.override_reasons:
+                continue
+            reason = data.get(f"override_{key}")
+            comment = (data.get(f"override_{key}_comment") or "").strip()
+            if not reason:
+                if comment:
+                    self.add_error(f"override_{key}", "Choose a reason, or clear the comment.")
+                continue
+            if not comment:
+                self.add_error(f"override_{key}_comment", "Say why: an override needs a note.")
+            if reason == "specialist_clearance":
+                if not (data.get(f"override_{key}_who") or "").strip():
+                    self.add_error(f"override_{key}_who", "Name who gave the clearance.")
+                cleared = data.get(f"override_{key}_date")
+                if cleared is None and f"override_{key}_date" not in self.errors:
+                    self.add_error(f"override_{key}_date", "Give the date of the clearance.")
+                elif cleared is not None and cleared > today:
+                    self.add_error(f"override_{key}_date", "A clearance cannot be dated in the future.")
+            if reason == "site_excluded":
+                problem = site_problem(data.get(f"override_{key}_site"), self.planned_areas, self.kb)
+                if problem:
+                    self.add_error(f"override_{key}_site", problem)
+        for code, _label in self.prescriber_medications:
+            answer = data.get(f"rx_{code}") or PrescriberAnswer.NOT_ASKED
+            days = data.get(f"rx_{code}_days")
+            who = (data.get(f"rx_{code}_prescriber") or "").strip()
+            if answer == PrescriberAnswer.PAUSE:
+                low, high = PrescriberDecision.PAUSE_DAYS
+                if days is None and f"rx_{code}_days" not in self.errors:
+                    self.add_error(f"rx_{code}_days", "How many days did the prescriber agree to?")
+                elif days is not None and not low <= days <= high:
+                    self.add_error(f"rx_{code}_days", f"A pause runs from {low} to {high} days.")
+            if answer in (PrescriberAnswer.PAUSE, PrescriberAnswer.CONTINUE) and not who:
+                self.add_error(f"rx_{code}_prescriber", "Name the prescriber who decided.")
         return data
 
     def decisions(self):
         """The decisions as recorded on the screening."""
         recorded = []
         for finding in self.findings:
+            key = finding.key
             if finding.severity == "warning":
-                recorded.append({"rule": finding.rule, "decision": "acknowledged"})
-            elif finding.severity == "critical" and self.cleaned_data.get(f"override_{finding.rule}"):
-                recorded.append(
-                    {
-                        "rule": finding.rule,
-                        "decision": "overridden",
-                        "reason": self.cleaned_data[f"override_{finding.rule}"],
-                        "comment": self.cleaned_data[f"override_{finding.rule}_comment"].strip(),
-                    }
-                )
+                recorded.append({"rule": finding.rule, "key": key, "decision": "acknowledged"})
+            elif finding.severity == "critical" and self.cleaned_data.get(f"override_{key}"):
+                reason = self.cleaned_data[f"override_{key}"]
+                decision = {
+                    "rule": finding.rule,
+                    "key": key,
+                    "decision": "overridden",
+                    "reason": reason,
+                    "comment": self.cleaned_data[f"override_{key}_comment"].strip(),
+                }
+                if reason == "specialist_clearance":
+                    decision["cleared_by"] = self.cleaned_data[f"override_{key}_who"].strip()
+                    decision["cleared_on"] = self.cleaned_data[f"override_{key}_date"].isoformat()
+                if reason == "site_excluded":
+                    decision["site"] = self.cleaned_data[f"override_{key}_site"]
+                recorded.append(decision)
         return recorded
 
-    def bound_fields_for(self, rule):
-        """The controls that belong on the card of the finding of `rule`."""
-        names = [f"ack_{rule}", f"override_{rule}", f"override_{rule}_comment"]
+    def prescriber_decisions(self):
+        """The prescriber's answer for each medicine, as the service records them."""
+        answers = []
+        for code, label in self.prescriber_medications:
+            answer = self.cleaned_data.get(f"rx_{code}") or PrescriberAnswer.NOT_ASKED
+            answers.append(
+                {
+                    "medication": code,
+                    "label": label,
+                    "answer": answer,
+                    "pause_days": self.cleaned_data.get(f"rx_{code}_days")
+                    if answer == PrescriberAnswer.PAUSE
+                    else None,
+                    "prescriber": (self.cleaned_data.get(f"rx_{code}_prescriber") or "").strip(),
+                }
+            )
+        return answers
+
+    def bound_fields_for(self, key):
+        """The controls that belong on the card of the finding `key`."""
+        names = [
+            f"ack_{key}",
+            f"override_{key}",
+            f"override_{key}_who",
+            f"override_{key}_date",
+            f"override_{key}_site",
+            f"override_{key}_comment",
+        ]
         return [self[name] for name in names if name in self.fields]
+
+    def prescriber_rows(self):
+        """Per medicine: its label and its three controls, for the prescriber block."""
+        return [
+            (label, self[f"rx_{code}"], self[f"rx_{code}_days"], self[f"rx_{code}_prescriber"])
+            for code, label in self.prescriber_medications
+        ]
+
+
+class PrescriberDecisionForm(forms.Form):
+    """A prescriber's answer recorded after the screening, e.g. from the plan page after a call."""
+
+    answer = forms.ChoiceField(label="The prescriber's decision", choices=PrescriberAnswer.choices)
+    pause_days = forms.IntegerField(label="Pause for (days)", required=False)
+    prescriber = forms.CharField(label="Prescriber", required=False, max_length=120)
+    note = forms.CharField(label="Note", required=False, max_length=300)
+
+    def clean(self):
+        data = super().clean()
+        answer = data.get("answer")
+        low, high = PrescriberDecision.PAUSE_DAYS
+        if answer == PrescriberAnswer.PAUSE:
+            days = data.get("pause_days")
+            if days is None and "pause_days" not in self.errors:
+                self.add_error("pause_days", "How many days did the prescriber agree to?")
+            elif days is not None and not low <= days <= high:
+                self.add_error("pause_days", f"A pause runs from {low} to {high} days.")
+        if answer in (PrescriberAnswer.PAUSE, PrescriberAnswer.CONTINUE) and not (data.get("prescriber") or "").strip():
+            self.add_error("prescriber", "Name the prescriber who decided.")
+        return data

@@ -84,18 +84,26 @@ def build_knowledge_base():
                 hold_hours=rule.hold_hours,
                 sources=tuple((s["document"], s["citation"]) for s in rule.sources),
                 position=rule.position,
+                override_reasons=tuple(rule.override_reasons or ()),
+                prescriber_decides=rule.prescriber_decides,
             )
         )
     for item in items:
         problems += [f"evaluation item {item.code}: {p}" for p in _source_problems(item.sources, documents)]
+    templates = [spec.template for spec in specs if spec.template]
+    problems += [f"more than one rule is the {name} template" for name in set(templates) if templates.count(name) > 1]
     if problems:
         raise KnowledgeBaseError("; ".join(problems))
+    prescriber_classes = frozenset(
+        code for spec in specs if spec.prescriber_decides for code in engine.medication_classes(spec.when)
+    )
     return engine.KnowledgeBase(
         terms=terms,
         names=names,
         rules=tuple(specs),
         documents={key: doc.title for key, doc in documents.items()},
         version=_version(documents.values(), term_rows, parents, by_id, rules, items),
+        prescriber_classes=prescriber_classes,
     )
 
 
@@ -117,6 +125,15 @@ def _rule_problems(rule, terms, documents):
         problems.append(f"severity {rule.severity!r} is not critical, warning or info")
     if bool(rule.hold_substance) != (rule.hold_hours is not None):
         problems.append("a hold needs both a substance and hours")
+    reasons = rule.override_reasons or []
+    if not isinstance(reasons, list) or any(reason not in engine.OVERRIDE_REASONS for reason in reasons):
+        problems.append(f"override_reasons must be a list of {', '.join(engine.OVERRIDE_REASONS)}")
+    elif reasons and rule.severity != "critical":
+        problems.append("only a critical rule can be overridden; a warning is acknowledged")
+    if rule.prescriber_decides and rule.hold_substance:
+        problems.append("a hold only the prescriber may decide is never automatic: give it no hold")
+    if rule.prescriber_decides and not engine.medication_classes(rule.when):
+        problems.append("prescriber_decides needs a medication in its condition")
     return problems + _source_problems(rule.sources, documents)
 
 
@@ -165,6 +182,8 @@ def _version(documents, terms, parents, by_id, rules, items):
                 r.hold_hours,
                 r.sources,
                 r.position,
+                r.override_reasons,
+                r.prescriber_decides,
             ]
             for r in rules
         ],

@@ -111,6 +111,15 @@ class Rule(models.Model):
     hold_hours = models.PositiveIntegerField(null=True, blank=True, help_text="How long before the session.")
     sources = models.JSONField(help_text='[{"document": "guide-2024", "citation": "section name"}]')
     position = models.PositiveSmallIntegerField(default=100, help_text="Order within its severity.")
+    override_reasons = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='A critical rule only: how it may be overridden, e.g. ["specialist_clearance"]. Empty: never.',
+    )
+    prescriber_decides = models.BooleanField(
+        default=False,
+        help_text="Its medicines are paused only with the prescribing doctor's agreement: never an automatic hold.",
+    )
 
     class Meta:
         ordering = ["position", "code"]
@@ -170,10 +179,16 @@ class Outcome(models.TextChoices):
 
 
 class OverrideReason(models.TextChoices):
+    """How a critical finding may be overridden. Each critical rule names the reasons it
+    allows (fixtures/rules.yaml); pregnancy, breastfeeding, age and an allergy to the cocktail
+    allow none. The last three were offered before every rule stated its own policy and are
+    kept only so that screenings recorded with them still read in words."""
+
     SPECIALIST_CLEARANCE = "specialist_clearance", "Specialist clearance on file"
-    CONDITION_RESOLVED = "condition_resolved", "Condition resolved or controlled"
-    NOT_APPLICABLE = "not_applicable_to_area", "Does not apply to the planned area"
-    ENTERED_IN_ERROR = "entered_in_error", "Answer entered in error"
+    SITE_EXCLUDED = "site_excluded", "The planned areas exclude the affected site"
+    CONDITION_RESOLVED = "condition_resolved", "Condition resolved or controlled (no longer offered)"
+    NOT_APPLICABLE = "not_applicable_to_area", "Does not apply to the planned area (no longer offered)"
+    ENTERED_IN_ERROR = "entered_in_error", "Answer entered in error (no longer offered)"
 
 
 class ScreeningKind(models.TextChoices):
@@ -195,6 +210,14 @@ class Screening(PatientDataMixin, models.Model):
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="screenings")
     kind = models.CharField(max_length=20, choices=ScreeningKind.choices, default=ScreeningKind.CONSULTATION)
+    based_on = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="A re-check on the day: the consultation screening it re-ran.",
+    )
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -231,12 +254,70 @@ class Screening(PatientDataMixin, models.Model):
         super().save(*args, **kwargs)
 
     @property
-    def holds(self):
-        return [finding for finding in self.findings if finding.get("hold")]
-
-    @property
     def is_deferred(self):
         return self.outcome == Outcome.DEFERRED
 
-    def decision_for(self, rule_code):
-        return next((d for d in self.decisions if d["rule"] == rule_code), None)
+    @property
+    def consultation(self):
+        """The consultation this screening stands for: itself, or the one a re-check re-ran."""
+        return self.based_on if self.kind == ScreeningKind.DAY_CHECK and self.based_on_id else self
+
+    def decision_for(self, key):
+        """The decision on the finding `key` (a finding's key is its rule unless the rule is a
+        template filled in several times, such as an unlisted answer)."""
+        return next((d for d in self.decisions if d.get("key", d["rule"]) == key), None)
+
+
+class PrescriberAnswer(models.TextChoices):
+    NOT_ASKED = "not_asked", "Not yet asked"
+    PAUSE = "pause", "Agreed to pause"
+    CONTINUE = "continue", "Continue as prescribed"
+
+
+class PrescriberDecision(PatientDataMixin, models.Model):
+    """What the prescribing doctor decided about one medicine only they may pause.
+
+    Anticoagulants, antiplatelets, prescribed aspirin and immunosuppressants are never stopped
+    on the app's say-so (no document gives an interval, and stopping one carries its own risk):
+    the practitioner asks the prescriber and records the answer here. Only an agreed pause
+    becomes an instruction to the patient, worded "as agreed with Dr X".
+
+    Rows are never changed: a later answer is a new row, and the newest for a medicine and
+    consultation screening stands. It belongs to a consultation screening, so a new screening
+    starts from a fresh question (pre-filled with the last answer).
+    """
+
+    PAUSE_DAYS = (1, 30)
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="prescriber_decisions")
+    screening = models.ForeignKey(Screening, on_delete=models.PROTECT, related_name="prescriber_decisions")
+    medication = models.SlugField(max_length=60, help_text="The medication's vocabulary code.")
+    medication_label = models.CharField(max_length=120)
+    answer = models.CharField(max_length=12, choices=PrescriberAnswer.choices)
+    pause_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    prescriber = models.CharField(max_length=120, blank=True, help_text="Who decided, e.g. Dr. Kaya, cardiology.")
+    note = models.CharField(max_length=300, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["screening", "medication", "-recorded_at"], name="prescriber_decision_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(answer="pause") | models.Q(pause_days__gte=1, pause_days__lte=30),
+                name="prescriber_pause_days_sensible",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.medication_label}: {self.get_answer_display().lower()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError("A recorded prescriber decision cannot be changed; record a new one.")
+        super().save(*args, **kwargs)
+
+    @property
+    def hours_before(self):
+        return self.pause_days * 24 if self.answer == PrescriberAnswer.PAUSE else None

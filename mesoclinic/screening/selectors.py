@@ -7,14 +7,23 @@ from django.utils import timezone
 
 from mesoclinic.core.selectors import current_clinic
 
-from . import engine
+from . import engine, instructions
 from .knowledge import knowledge_base
-from .models import EvaluationItem, Outcome, Screening, SourceDocument, Term, TermKind
+from .models import EvaluationItem, Outcome, PrescriberDecision, Screening, SourceDocument, Term, TermKind
 
 
 def clinic_today():
     """Today in the clinic's own time zone: treatment dates are the clinic's dates."""
     return datetime.datetime.now(current_clinic().zone).date()
+
+
+def hours_until(on_date, now=None, zone=None):
+    """Hours from `now` to the start of the clinic's day `on_date`: the time a patient has to
+    prepare for a session that day. The session's hour is not known yet, so the day's start
+    is the cautious reading (a hold that fits only if the session is late in the day is
+    reported as one that cannot be kept)."""
+    start = datetime.datetime.combine(on_date, datetime.time.min, tzinfo=zone or current_clinic().zone)
+    return (start - (now or timezone.now())).total_seconds() / 3600
 
 
 @dataclass(frozen=True)
@@ -67,8 +76,86 @@ def treatment_deferred(patient) -> bool:
     return newest == Outcome.DEFERRED
 
 
+def prescriber_decisions(screening):
+    """The standing prescriber decision for each medicine of the consultation `screening`
+    stands for (the newest recorded one), in the order the medicines were first asked about."""
+    if screening is None:
+        return []
+    newest = {}
+    rows = PrescriberDecision.objects.filter(screening_id=screening.consultation.pk).order_by("recorded_at", "id")
+    for decision in rows:
+        newest.pop(decision.medication, None)
+        newest[decision.medication] = decision
+    return list(newest.values())
+
+
+@dataclass(frozen=True)
+class PrescriberQuestion:
+    """A medicine of the screening that only its prescriber may pause, and what they decided."""
+
+    medication: str
+    label: str
+    decision: PrescriberDecision | None
+
+    @property
+    def answered(self):
+        return self.decision is not None and self.decision.answer != "not_asked"
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What a screening means for the patient's preparation: the instructions they are given,
+    and the medicines whose prescriber must decide (answered or not)."""
+
+    instructions: list
+    questions: list
+
+    @property
+    def unanswered(self):
+        return [q for q in self.questions if not q.answered]
+
+
+def preparation(screening, kb=None):
+    """The Preparation of `screening` (the patient's newest): one query for the decisions."""
+    if screening is None:
+        return Preparation([], [])
+    decisions = prescriber_decisions(screening)
+    decided = {d.medication: d for d in decisions}
+    wanted = {}
+    for finding in screening.consultation.findings:
+        for item in finding.get("prescriber", []):
+            wanted.setdefault(item["code"], item["label"])
+    return Preparation(
+        instructions=instructions.instructions_from(screening, decisions, kb or knowledge_base()),
+        questions=[PrescriberQuestion(code, label, decided.get(code)) for code, label in wanted.items()],
+    )
+
+
+def prescriber_questions(screening):
+    """Every medicine the consultation's findings say the prescriber must decide about, with the
+    standing decision (None: never recorded)."""
+    return preparation(screening).questions
+
+
+def latest_prescriber_decisions(patient):
+    """The newest answer about each medicine, whatever screening it was recorded for: what a
+    new screening pre-fills, for the practitioner to confirm."""
+    newest = {}
+    for decision in PrescriberDecision.objects.filter(patient=patient).order_by("recorded_at", "id"):
+        newest[decision.medication] = decision
+    return newest
+
+
+def patient_instructions(patient, screening=None, kb=None):
+    """What the patient is told to do before each session: the one source for reminders,
+    sheets, consent and the patient's own page (see instructions.py)."""
+    if screening is None:
+        screening = Screening.objects.for_patient(patient).select_related("based_on").first()
+    return preparation(screening, kb).instructions
+
+
 def screenings_of(patient, limit=20):
-    return list(Screening.objects.for_patient(patient).select_related("recorded_by")[:limit])
+    return list(Screening.objects.for_patient(patient).select_related("recorded_by", "based_on")[:limit])
 
 
 # --- The knowledge base pages -------------------------------------------------------------

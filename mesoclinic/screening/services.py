@@ -1,40 +1,126 @@
-"""Recording screenings. A recorded screening is never edited: corrections are new ones."""
+"""Recording screenings and prescriber decisions. A recorded screening is never edited:
+corrections are new ones.
+
+The decisions on a screening's findings are checked here, whatever form sent them: a warning
+must be acknowledged, and a critical finding may be overridden only in a way its rule allows
+(a crafted POST with another reason is refused, as is any override of pregnancy,
+breastfeeding, age or an allergy to the cocktail).
+"""
+
+import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from . import engine
-from .models import Outcome, Screening, ScreeningKind
+from .knowledge import knowledge_base
+from .models import Outcome, PrescriberAnswer, PrescriberDecision, Screening, ScreeningKind
 
 
 def outcome_of(findings, decisions):
     """Deferred while any critical finding stands; overridden if all were overridden."""
-    overridden = {d["rule"] for d in decisions if d["decision"] == "overridden"}
+    overridden = {d.get("key", d["rule"]) for d in decisions if d["decision"] == "overridden"}
     critical = [f for f in findings if f.severity == "critical"]
     if critical:
-        return Outcome.OVERRIDDEN if all(f.rule in overridden for f in critical) else Outcome.DEFERRED
+        return Outcome.OVERRIDDEN if all(f.key in overridden for f in critical) else Outcome.DEFERRED
     if any(f.severity == "warning" for f in findings):
         return Outcome.CAUTION
     return Outcome.CLEAR
 
 
-def check_decisions(findings, decisions):
-    by_rule = {d["rule"]: d for d in decisions}
+def override_problem(finding, decision, planned_areas, kb, today=None):
+    """Why `decision` is not an allowed override of the critical `finding`, or "".
+
+    `finding` is an engine Finding or a recorded one (a dict); the rule's policy is read from
+    the knowledge base as it is now, so an override the policy no longer allows stops counting.
+    """
+    rule_code = finding["rule"] if isinstance(finding, dict) else finding.rule
+    title = finding["title"] if isinstance(finding, dict) else finding.title
+    rule = next((r for r in kb.rules if r.code == rule_code), None)
+    allowed = rule.override_reasons if rule is not None else ()
+    reason = decision.get("reason")
+    if not allowed:
+        return f"“{title}” cannot be overridden."
+    if reason not in allowed:
+        words = " or ".join(engine.OVERRIDE_REASONS[code].lower() for code in allowed)
+        return f"“{title}” may be overridden only with {words}."
+    if not (decision.get("comment") or "").strip():
+        return f"The override of “{title}” needs a note."
+    if reason == "specialist_clearance":
+        if not (decision.get("cleared_by") or "").strip():
+            return f"The override of “{title}” must name who gave the clearance."
+        try:
+            cleared = datetime.date.fromisoformat(decision.get("cleared_on") or "")
+        except ValueError:
+            return f"The override of “{title}” needs the date of the clearance."
+        if today is not None and cleared > today:
+            return f"The clearance for “{title}” cannot be dated in the future."
+    if reason == "site_excluded":
+        problem = site_problem(decision.get("site"), planned_areas, kb)
+        if problem:
+            return f"“{title}”: {problem}"
+    return ""
+
+
+def site_problem(site, planned_areas, kb):
+    """Why `site` cannot be the affected site an override names, or "": the planned areas
+    must be known and must not include it (nor a part of it, nor an area it is part of)."""
+    if not site:
+        return "Name the affected site."
+    if ("area", site) not in kb.terms:
+        return "Choose an area of the list."
+    if not planned_areas:
+        return "Choose the planned areas first: only then can they be shown to exclude the site."
+    site_family = kb.terms[("area", site)].ancestors
+    for area in planned_areas:
+        info = kb.terms.get(("area", area))
+        if info is None:
+            continue
+        if area in site_family or site in info.ancestors:
+            return f"The planned areas include {info.label}: they must exclude the affected site."
+    return ""
+
+
+def check_decisions(findings, decisions, *, kb, planned_areas=(), today=None):
+    by_key = {d.get("key", d["rule"]): d for d in decisions}
     problems = []
     for finding in findings:
-        decision = by_rule.get(finding.rule)
+        decision = by_key.get(finding.key)
         if finding.severity == "warning" and (decision is None or decision["decision"] != "acknowledged"):
             problems.append(f"The warning “{finding.title}” must be acknowledged.")
-        if (
-            decision
-            and decision["decision"] == "overridden"
-            and not (decision.get("reason") and decision.get("comment"))
-        ):
-            problems.append(f"The override of “{finding.title}” needs a coded reason and a comment.")
-    known = {f.rule for f in findings}
+        if decision and decision["decision"] == "overridden":
+            if finding.severity != "critical":
+                problems.append(f"“{finding.title}” is not critical: it is acknowledged, not overridden.")
+            else:
+                problem = override_problem(finding, decision, planned_areas, kb, today)
+                if problem:
+                    problems.append(problem)
+    known = {f.key for f in findings}
     problems += [
-        f"A decision names {rule!r}, which is not a finding of these answers." for rule in by_rule if rule not in known
+        f"A decision names {key!r}, which is not a finding of these answers." for key in by_key if key not in known
     ]
+    if problems:
+        raise ValidationError(problems)
+
+
+def check_prescriber_decisions(result, answers: list):
+    """Every medicine the prescriber must decide about has one answer, and it is sensible."""
+    wanted = dict(result.prescriber_medications)
+    given = {a["medication"] for a in answers}
+    problems = [
+        f"A prescriber decision names {code!r}, which these answers do not need." for code in given - set(wanted)
+    ]
+    low, high = PrescriberDecision.PAUSE_DAYS
+    for answer in answers:
+        if answer["answer"] not in PrescriberAnswer.values:
+            problems.append(f"{answer['medication']}: {answer['answer']!r} is not a prescriber decision.")
+        elif answer["answer"] == PrescriberAnswer.PAUSE and not (
+            isinstance(answer.get("pause_days"), int) and low <= answer["pause_days"] <= high
+        ):
+            problems.append(f"{answer['medication']}: a pause runs from {low} to {high} days.")
+        elif answer["answer"] != PrescriberAnswer.NOT_ASKED and not (answer.get("prescriber") or "").strip():
+            problems.append(f"{answer['medication']}: name the prescriber who decided.")
     if problems:
         raise ValidationError(problems)
 
@@ -47,19 +133,27 @@ def screening_record(
     answers: engine.Answers,
     result: engine.Result,
     decisions: list,
+    kb=None,
     kind: str = ScreeningKind.CONSULTATION,
+    based_on: Screening | None = None,
+    prescriber: list | None = None,
     evaluation: dict | None = None,
     goals: str = "",
     previous_treatments: str = "",
     notes: str = "",
 ) -> Screening:
-    """Record a screening exactly as the practitioner saw it: answers, findings, decisions."""
+    """Record a screening exactly as the practitioner saw it: answers, findings, decisions,
+    and (for a consultation) the prescriber's answer about each medicine only they may pause."""
     if answers.date_of_birth != patient.date_of_birth:
         raise ValidationError("The answers were made for another date of birth than the patient's.")
-    check_decisions(result.findings, decisions)
-    return Screening.objects.create(
+    kb = kb or knowledge_base()
+    check_decisions(result.findings, decisions, kb=kb, planned_areas=answers.areas, today=timezone.localdate())
+    prescriber = prescriber or []
+    check_prescriber_decisions(result, prescriber)
+    screening = Screening.objects.create(
         patient=patient,
         kind=kind,
+        based_on=based_on,
         recorded_by=recorded_by,
         answers=answers.as_json(),
         findings=[finding.as_json() for finding in result.findings],
@@ -71,4 +165,52 @@ def screening_record(
         goals=goals,
         previous_treatments=previous_treatments,
         notes=notes,
+    )
+    PrescriberDecision.objects.bulk_create(
+        PrescriberDecision(
+            patient=patient,
+            screening=screening,
+            medication=answer["medication"],
+            medication_label=answer["label"],
+            answer=answer["answer"],
+            pause_days=answer.get("pause_days"),
+            prescriber=(answer.get("prescriber") or "").strip(),
+            recorded_by=recorded_by,
+            recorded_at=screening.recorded_at,
+        )
+        for answer in prescriber
+    )
+    return screening
+
+
+@transaction.atomic
+def prescriber_decision_record(
+    *, screening: Screening, medication: str, label: str, answer: str, pause_days, prescriber: str, note: str, by
+) -> PrescriberDecision:
+    """A later answer from the prescriber (say, after a phone call): a new row that supersedes
+    the last one for this medicine and consultation."""
+    consultation = screening.consultation
+    errors = {}
+    low, high = PrescriberDecision.PAUSE_DAYS
+    if answer not in PrescriberAnswer.values:
+        errors["answer"] = "Choose what the prescriber decided."
+    if answer == PrescriberAnswer.PAUSE and not (isinstance(pause_days, int) and low <= pause_days <= high):
+        errors["pause_days"] = f"A pause runs from {low} to {high} days."
+    if answer in (PrescriberAnswer.PAUSE, PrescriberAnswer.CONTINUE) and not prescriber.strip():
+        errors["prescriber"] = "Name the prescriber who decided."
+    needed = {item["code"] for finding in consultation.findings for item in finding.get("prescriber", [])}
+    if medication not in needed:
+        errors["answer"] = "This screening does not need a prescriber's decision about that medicine."
+    if errors:
+        raise ValidationError(errors)
+    return PrescriberDecision.objects.create(
+        patient=consultation.patient,
+        screening=consultation,
+        medication=medication,
+        medication_label=label,
+        answer=answer,
+        pause_days=pause_days if answer == PrescriberAnswer.PAUSE else None,
+        prescriber=prescriber.strip(),
+        note=note.strip(),
+        recorded_by=by,
     )

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from mesoclinic.core.audit import record_view
@@ -10,11 +11,15 @@ from mesoclinic.core.models import Role
 from mesoclinic.core.permissions import patient_for_staff, practitioner_required
 
 from . import engine, services
-from .forms import DecisionForm, ScreeningForm
+from .forms import DecisionForm, PrescriberDecisionForm, ScreeningForm
 from .knowledge import knowledge_base
 from .models import EvaluationItem, Screening
 from .selectors import (
     clinic_today,
+    hours_until,
+    latest_prescriber_decisions,
+    prescriber_decisions,
+    prescriber_questions,
     rule_detail,
     rule_index,
     screening_status,
@@ -32,6 +37,28 @@ def _forms(request, patient, kb, data=None, initial=None):
     return ScreeningForm(data, initial=initial, kb=kb, patient=patient, evaluation_items=items)
 
 
+def _evaluate(form, kb):
+    """The engine on the form's answers, for the planned date: a hold that needs more time
+    than is left before that day comes back as a warning."""
+    return engine.evaluate(form.answers, kb, hours_to_prepare=hours_until(form.answers.on_date))
+
+
+def _decisions(data, result, form, kb, patient, bound=True):
+    """The decision controls for `result`; unbound for live updates (no "acknowledge this"
+    errors before the practitioner tries to save), keeping what was already chosen."""
+    options = {
+        "findings": result.findings,
+        "kb": kb,
+        "planned_areas": form.answers.areas,
+        "prescriber_medications": result.prescriber_medications,
+        "previous": latest_prescriber_decisions(patient) if result.prescriber_medications else {},
+    }
+    if bound:
+        return DecisionForm(data, **options)
+    kept = {name: data.get(name) for name in data if name.startswith(("ack_", "override_", "rx_"))}
+    return DecisionForm(initial=kept, **options)
+
+
 @login_required
 def screening_new(request, patient_pk):
     patient = patient_for_staff(request, patient_pk, roles=PRACTITIONERS)
@@ -41,8 +68,8 @@ def screening_new(request, patient_pk):
     if request.method == "POST":
         form = _forms(request, patient, kb, data=request.POST)
         if form.is_valid() and form.answers is not None:
-            result = engine.evaluate(form.answers, kb)
-            decision_form = DecisionForm(request.POST, findings=result.findings)
+            result = _evaluate(form, kb)
+            decision_form = _decisions(request.POST, result, form, kb, patient)
             if decision_form.is_valid():
                 try:
                     screening = services.screening_record(
@@ -51,6 +78,8 @@ def screening_new(request, patient_pk):
                         answers=form.answers,
                         result=result,
                         decisions=decision_form.decisions(),
+                        kb=kb,
+                        prescriber=decision_form.prescriber_decisions(),
                         evaluation=dict.fromkeys(form.cleaned_data["evaluation"], True),
                         goals=form.cleaned_data["goals"],
                         previous_treatments=form.cleaned_data["previous_treatments"],
@@ -67,9 +96,9 @@ def screening_new(request, patient_pk):
         if plan is not None:
             # Screening for a plan: its areas, ingredients and indication are what must be covered.
             initial["areas"] = sorted(set(initial.get("areas", [])) | {t.code for t in plan.areas.all()})
-            initial["ingredients"] = sorted(
-                set(initial.get("ingredients", [])) | {t.code for t in plan.ingredients.all()}
-            )
+            injected = {t.code for t in plan.ingredients.all()}
+            injected |= {t.code for product in plan.products.all() for t in product.ingredients.all()}
+            initial["ingredients"] = sorted(set(initial.get("ingredients", [])) | injected)
             initial["indication"] = plan.indication.code
         form = _forms(request, patient, kb, initial=initial)
         record_view(request, patient, "screening form")
@@ -96,10 +125,8 @@ def screening_evaluate(request, patient_pk):
     form = _forms(request, patient, kb, data=request.POST)
     result = decision_form = None
     if form.is_valid() and form.answers is not None:
-        result = engine.evaluate(form.answers, kb)
-        # Unbound, so live updates show no "acknowledge this" errors before the user tries to save.
-        kept = {name: request.POST.get(name) for name in request.POST if name.startswith(("ack_", "override_"))}
-        decision_form = DecisionForm(initial=kept, findings=result.findings)
+        result = _evaluate(form, kb)
+        decision_form = _decisions(request.POST, result, form, kb, patient, bound=False)
     return render(
         request,
         "screening/_findings.html",
@@ -118,7 +145,11 @@ def _plan_context(request, patient):
     plan_id = request.GET.get("plan", "")
     if not plan_id.isdigit():
         return None
-    return Plan.objects.filter(pk=int(plan_id), patient=patient).prefetch_related("areas", "ingredients").first()
+    return (
+        Plan.objects.filter(pk=int(plan_id), patient=patient)
+        .prefetch_related("areas", "ingredients", "products__ingredients")
+        .first()
+    )
 
 
 def _initial(previous, kb):
@@ -127,7 +158,7 @@ def _initial(previous, kb):
     if previous is None:
         return initial
     answers = previous.answers
-    for flag in ("pregnant", "breastfeeding"):
+    for flag in ScreeningForm.PREGNANCY_FIELDS:
         initial[flag] = answers.get(flag, False)
     for name, kinds in (
         ("conditions", ("condition",)),
@@ -139,10 +170,11 @@ def _initial(previous, kb):
         codes = answers.get(name, [])
         known = [c for c in codes if any((kind, c) in kb.terms for kind in kinds)]
         initial[name] = known
-        # A term the vocabulary no longer has goes where the practitioner will see it refused.
-        unknown = [c for c in codes if c not in known]
-        if unknown and f"{name}_other" in ScreeningForm.base_fields:
-            initial[f"{name}_other"] = ", ".join(unknown)
+        # Unlisted answers, and any term the vocabulary no longer has, go back in the "other"
+        # box: what names a term now becomes that term, the rest stays unlisted.
+        typed = [c for c in codes if c not in known] + answers.get("unlisted", {}).get(name, [])
+        if typed and f"{name}_other" in ScreeningForm.base_fields:
+            initial[f"{name}_other"] = ", ".join(typed)
     if answers.get("fitzpatrick_skin_type"):
         initial["fitzpatrick_skin_type"] = str(answers["fitzpatrick_skin_type"])
     initial["indication"] = answers.get("indication") or ""
@@ -169,6 +201,8 @@ def screening_detail(request, pk):
             "status": status,
             "is_newest": is_newest,
             "answer_labels": _answer_labels(screening.answers, kb),
+            "area_labels": {code: info.label for (kind, code), info in kb.terms.items() if kind == "area"},
+            "prescriber_decisions": prescriber_decisions(screening) if screening.kind == "consultation" else [],
             "evaluation": _evaluation_done(screening),
             "documents": kb.documents,
         },
@@ -191,6 +225,9 @@ def _answer_labels(answers, kb):
         "areas": labels("areas", ("area",)),
         "ingredients": labels("ingredients", ("ingredient",)),
         "indication": _indication(answers, kb),
+        "unlisted": [
+            (engine.UNLISTED_SINGULAR[name], texts) for name, texts in answers.get("unlisted", {}).items() if texts
+        ],
     }
 
 
@@ -204,6 +241,54 @@ def _indication(answers, kb):
 
 def _evaluation_done(screening):
     return [(item, bool(screening.evaluation.get(item.code))) for item in EvaluationItem.objects.all()]
+
+
+@login_required
+@require_POST
+def prescriber_decision(request, pk, medication):
+    """Record what the prescriber decided about one medicine (from the plan or screening page).
+    A refused answer comes back on its own page, next to its field, with what was typed."""
+    screening = get_object_or_404(Screening.objects.select_related("patient", "based_on"), pk=pk)
+    patient = patient_for_staff(request, screening.patient_id, roles=PRACTITIONERS)
+    question = next((q for q in prescriber_questions(screening) if q.medication == medication), None)
+    if question is None:
+        raise Http404
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = screening.get_absolute_url()
+    form = PrescriberDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.prescriber_decision_record(
+                screening=screening,
+                medication=medication,
+                label=question.label,
+                answer=form.cleaned_data["answer"],
+                pause_days=form.cleaned_data["pause_days"],
+                prescriber=form.cleaned_data["prescriber"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            messages.success(request, f"The prescriber's decision on {question.label} is recorded.")
+            return redirect(back)
+    return render(
+        request,
+        "screening/prescriber_decision.html",
+        {"patient": patient, "screening": screening, "question": question, "form": form, "back": back},
+        status=400,
+    )
+
+
+def add_form_errors(form, error):
+    """A service's ValidationError, shown next to the form's fields where it names one."""
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
+    else:
+        form.add_error(None, error.messages)
 
 
 # --- Knowledge base -----------------------------------------------------------------------

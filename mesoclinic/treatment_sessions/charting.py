@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from mesoclinic.plans import limits
+from mesoclinic.screening import engine
+from mesoclinic.screening.knowledge import knowledge_base
 
 from .daycheck import may_chart
 from .models import (
@@ -78,6 +80,35 @@ def resolve_lot(line: ProductLine, on_day: datetime.date) -> Lot:
     return lot
 
 
+def product_allergy_problems(session, lots):
+    """The engine's allergy rule on the products actually charted: a product with an
+    ingredient the patient is allergic to (or of its class) is refused. The rule allows no
+    override: the cocktail changes instead (fixtures/rules.yaml, ingredient-allergy)."""
+    screening = session.day_check
+    if screening is None or not lots:
+        return []
+    kb = knowledge_base()
+    allergy_rules = {r.code for r in kb.rules if "allergy_to_planned_ingredient" in r.when}
+    base = {name: value for name, value in screening.answers.items() if value is not None}
+    problems = []
+    for index, lot in enumerate(lots, start=1):
+        codes = sorted({term.code for term in lot.product.ingredients.all()})
+        if not codes:
+            continue
+        try:
+            answers = engine.parse_answers({**base, "ingredients": codes}, kb)
+        except engine.InvalidAnswers:
+            continue  # the screening no longer fits the vocabulary: the re-check said so already
+        if any(f.rule in allergy_rules for f in engine.evaluate(answers, kb).findings):
+            conflicts = engine.allergy_conflicts(answers.allergies, answers.ingredients, kb)
+            what = "; ".join(
+                f"it contains {ingredient} and the patient is allergic to {allergy}"
+                for allergy, ingredient in conflicts
+            )
+            problems.append(f"Product {index} ({lot.product}): {what}. It must not be used.")
+    return problems
+
+
 def chart_problems(values):
     """Values outside what is physically sensible: refused (flags outside the protocol are not)."""
     problems = {}
@@ -122,6 +153,7 @@ def chart_save(*, session, by, values: dict, areas: list, products: list, events
             resolved.append((resolve_lot(line, day), line.volume_ml))
         except ValidationError as error:
             errors.append(f"Product {index}: {' '.join(error.messages)}")
+    errors += product_allergy_problems(session, [lot for lot, _ in resolved])
     for _, volume in [*areas, *[(None, v) for _, v in resolved]]:
         if not Decimal("0") < volume <= MAX_VOLUME_ML:
             errors.append(f"A volume of {volume} ml is not sensible (more than 0, at most {MAX_VOLUME_ML} ml).")

@@ -7,15 +7,16 @@ or the session stops. The result is recorded as a screening of kind "day_check".
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from mesoclinic.screening import engine
+from mesoclinic.screening.instructions import CONTINUE, STOP
 from mesoclinic.screening.knowledge import knowledge_base
 from mesoclinic.screening.models import Outcome, ScreeningKind
-from mesoclinic.screening.selectors import clinic_today, screening_status
+from mesoclinic.screening.selectors import clinic_today, patient_instructions, screening_status
 from mesoclinic.screening.services import screening_record
 
 from .models import SessionStatus, TreatmentSession
@@ -26,41 +27,35 @@ RECHECK_WINDOW = datetime.timedelta(hours=24)
 
 @dataclass(frozen=True)
 class HoldItem:
-    """A preparation hold of the patient's screening, and what breaking it means for the engine."""
+    """An instruction the patient was given before this session, and what breaking it means
+    for the engine: the medicine counts as taken within its hold (or alcohol as drunk)."""
 
-    rule: str
+    key: str
+    kind: str  # "stop" or "pause" (instructions.py); "continue" needs no question
     substance: str
     hours_before: int
-    medications: tuple  # the patient's medication codes this hold is about
-    is_alcohol: bool
+    medication: str  # the medicine's code, "" for alcohol
+    prescriber: str
 
+    @property
+    def is_alcohol(self):
+        return not self.medication
 
-def _medication_classes(clause):
-    ((key, value),) = clause.items()
-    if key in ("any", "all"):
-        return [code for part in value for code in _medication_classes(part)]
-    return [value] if key == "medication" else []
+    @property
+    def question(self):
+        duration = engine.duration_words(self.hours_before)
+        if self.kind == "pause":
+            return f"Paused {self.substance} for the {duration} before today, as agreed with {self.prescriber}?"
+        return f"Kept the hold: no {self.substance} in the {duration} before today?"
 
 
 def hold_items(screening, kb=None):
-    """The holds the patient was asked to keep before this session."""
-    kb = kb or knowledge_base()
-    rules = {rule.code: rule for rule in kb.rules}
-    items = []
-    for finding in screening.findings:
-        hold = finding.get("hold")
-        rule = rules.get(finding["rule"])
-        if not hold or rule is None:
-            continue
-        classes = _medication_classes(rule.when)
-        medications = tuple(
-            code
-            for code in screening.answers.get("medications", [])
-            if ("medication", code) in kb.terms and set(classes) & kb.terms[("medication", code)].ancestors
-        )
-        is_alcohol = not classes and rule.hold_substance.casefold() == "alcohol"
-        items.append(HoldItem(finding["rule"], hold["substance"], hold["hours_before"], medications, is_alcohol))
-    return items
+    """The instructions the patient was asked to keep before this session (instructions.py)."""
+    return [
+        HoldItem(item.key, item.kind, item.substance, item.hours_before, item.medication, item.prescriber)
+        for item in patient_instructions(screening.patient, screening=screening, kb=kb)
+        if item.kind != CONTINUE and (item.kind != STOP or item.hours_before)
+    ]
 
 
 @dataclass
@@ -70,9 +65,10 @@ class DayCheckAnswers:
     pregnant: bool
     breastfeeding: bool
     new_medications: list
-    holds_broken: list  # rule codes of holds not kept
+    holds_broken: list  # keys of the instructions not kept
     infection_at_site: bool
     feeling_well: bool
+    new_unlisted: list = field(default_factory=list)  # new medicines the vocabulary does not know
 
 
 def base_screening(session):
@@ -88,17 +84,23 @@ def base_screening(session):
 def day_answers(session, screening, today_answers: DayCheckAnswers, kb=None):
     """The engine's answers for today: the screening's, the plan's context, today's changes."""
     kb = kb or knowledge_base()
-    holds = {item.rule: item for item in hold_items(screening, kb)}
-    answers = dict(screening.answers)
+    holds = {item.key: item for item in hold_items(screening, kb)}
+    answers = {name: value for name, value in screening.answers.items() if value is not None}
     plan = session.plan
-    broken = [holds[rule] for rule in today_answers.holds_broken if rule in holds]
+    broken = [holds[key] for key in today_answers.holds_broken if key in holds]
+    unlisted = {name: list(texts) for name, texts in answers.get("unlisted", {}).items()}
+    new_unlisted = [text for text in today_answers.new_unlisted if text not in unlisted.get("medications", [])]
+    if new_unlisted:
+        unlisted["medications"] = [*unlisted.get("medications", []), *new_unlisted]
+    if unlisted:
+        answers["unlisted"] = unlisted
     answers.update(
         {
             "on_date": clinic_today().isoformat(),
             "pregnant": today_answers.pregnant,
             "breastfeeding": today_answers.breastfeeding,
             "medications": sorted(set(answers.get("medications", [])) | set(today_answers.new_medications)),
-            "recent_medications": sorted({code for item in broken for code in item.medications}),
+            "recent_medications": sorted({item.medication for item in broken if item.medication}),
             "alcohol_last_24h": any(item.is_alcohol for item in broken),
             "feeling_unwell": not today_answers.feeling_well,
             "areas": sorted(t.code for t in plan.areas.all()),
@@ -114,15 +116,28 @@ def day_answers(session, screening, today_answers: DayCheckAnswers, kb=None):
 
 
 def carried_decisions(screening, findings):
-    """Decisions on the screening that still apply to today's findings of the same rules."""
-    by_rule = {d["rule"]: d for d in screening.decisions}
-    return [by_rule[f.rule] for f in findings if f.rule in by_rule]
+    """Decisions on the screening that still apply to today's findings (the same keys)."""
+    by_key = {d.get("key", d["rule"]): d for d in screening.decisions}
+    return [{"key": f.key, **by_key[f.key]} for f in findings if f.key in by_key]
 
 
 def new_findings(screening, findings):
     """Findings that need a decision today: the ones the screening had not decided on."""
-    decided = {d["rule"] for d in screening.decisions}
-    return [f for f in findings if f.severity in ("warning", "critical") and f.rule not in decided]
+    decided = {d.get("key", d["rule"]) for d in screening.decisions}
+    return [f for f in findings if f.severity in ("warning", "critical") and f.key not in decided]
+
+
+def hours_to_prepare(session, screening):
+    """How long the patient had to prepare for this session: from when it got its time (booked
+    or moved), or from the screening that gave the instructions, whichever came later. A hold
+    that needs longer could not be kept: the engine makes it a warning for today."""
+    since = max(session.timed_at, screening.consultation.recorded_at)
+    return (session.starts_at - since).total_seconds() / 3600
+
+
+def day_result(session, answers, screening, kb=None):
+    """The engine on today's answers, with the time the patient had to prepare."""
+    return engine.evaluate(answers, kb or knowledge_base(), hours_to_prepare=hours_to_prepare(session, screening))
 
 
 @transaction.atomic
@@ -139,7 +154,9 @@ def day_check_record(*, session, by, result, answers, screening, decisions, note
         answers=answers,
         result=result,
         decisions=[*carried_decisions(screening, result.findings), *decisions],
+        kb=knowledge_base(),
         kind=ScreeningKind.DAY_CHECK,
+        based_on=screening.consultation,
         notes=notes,
     )
     session.day_check = recorded

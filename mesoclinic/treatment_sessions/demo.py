@@ -30,7 +30,12 @@ from .selectors import clinic_zone
 #                booking: (weeks from now of session 1, hour) / "unbooked" / None for a draft)
 JOURNEYS = {
     "Emma": ({"areas": ["face", "neck"], "fitzpatrick_skin_type": 2}, "skin_rejuvenation", (-2, 10)),
-    "Elif": ({"conditions": ["eczema"], "medications": ["aspirin"], "areas": ["scalp"]}, "hair_loss", (1, 11)),
+    "Elif": (
+        {"conditions": ["eczema"], "medications": ["aspirin_for_pain"], "areas": ["scalp"]},
+        "hair_loss",
+        (2, 11),
+    ),
+    "James": ({"medications": ["warfarin"], "areas": ["scalp"]}, "hair_loss", (3, 15)),
     "Mehmet": ({"conditions": ["lupus"], "medications": ["methotrexate"], "areas": ["joints"]}, None, None),
     "Sofia": ({"fitzpatrick_skin_type": 5, "areas": ["face"]}, "pigmentation", None),
     "Ayşe": ({"areas": ["thighs", "buttocks"]}, "cellulite", "unbooked"),
@@ -86,18 +91,45 @@ def _plan(patient, practitioner, indication):
     return plan_services.plan_create(patient=patient, protocol=protocol, values=values, created_by=practitioner)
 
 
+# How the demo practitioner decided what the engine asked, per patient: overrides of critical
+# findings (only in ways the rules allow) and the prescriber's answers.
+OVERRIDES = {
+    "Elif": {
+        "chronic-skin-condition": {
+            "reason": "site_excluded",
+            "site": "hands",
+            "comment": "Eczema on the backs of both hands only; the scalp is clear.",
+        }
+    },
+}
+PRESCRIBERS = {"James": {"warfarin": ("pause", 5, "Dr. Priya Patel (GP)")}}
+
+
 def _screen(patient, practitioner, answers):
     kb = knowledge_base()
     data = {"date_of_birth": patient.date_of_birth.isoformat(), **answers}
     parsed = engine.parse_answers(data, kb, today=timezone.localdate())
     result = engine.evaluate(parsed, kb)
-    decisions = [{"rule": f.rule, "decision": "acknowledged"} for f in result.findings if f.severity == "warning"]
+    decisions = [
+        {"rule": f.rule, "key": f.key, "decision": "acknowledged"} for f in result.findings if f.severity == "warning"
+    ]
+    for finding in result.findings:
+        override = OVERRIDES.get(patient.given_name, {}).get(finding.key)
+        if override and finding.severity == "critical":
+            decisions.append({"rule": finding.rule, "key": finding.key, "decision": "overridden", **override})
+    answered = PRESCRIBERS.get(patient.given_name, {})
+    prescriber = []
+    for code, label in result.prescriber_medications:
+        answer, days, who = answered.get(code, ("not_asked", None, ""))
+        prescriber.append({"medication": code, "label": label, "answer": answer, "pause_days": days, "prescriber": who})
     return screening_record(
         patient=patient,
         recorded_by=practitioner,
         answers=parsed,
         result=result,
         decisions=decisions,
+        kb=kb,
+        prescriber=prescriber,
         evaluation={"health-history": True},
         goals="Demo patient",
     )
@@ -105,8 +137,14 @@ def _screen(patient, practitioner, answers):
 
 def _consent_html(plan):
     from mesoclinic.plans.consent import consent_document
+    from mesoclinic.screening.selectors import patient_instructions
 
-    return consent_document(plan, practitioner=plan.created_by, on_date=timezone.localdate())
+    return consent_document(
+        plan,
+        practitioner=plan.created_by,
+        on_date=timezone.localdate(),
+        instructions=patient_instructions(plan.patient),
+    )
 
 
 def _book(plan, practitioner, room, scheduler, weeks_from_now, hour):
@@ -136,7 +174,9 @@ def _book(plan, practitioner, room, scheduler, weeks_from_now, hour):
         )
         _chart_history(done, practitioner)
     if future:
-        services.series_book(plan=plan, practitioner=practitioner, room=room, local_starts=future, by=scheduler)
+        services.series_book(
+            plan=plan, practitioner=practitioner, room=room, local_starts=future, by=scheduler, too_soon_confirmed=True
+        )
 
 
 def _chart_history(session, practitioner):

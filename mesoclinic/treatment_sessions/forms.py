@@ -109,29 +109,36 @@ class DayCheckForm(forms.Form):
         self.fields["new_medications"].choices = grouped_choices(kb, ("medication",))
         self.fields["new_medications_other"].widget.attrs.update({"placeholder": "Type terms, separated by commas"})
         for hold in holds:
-            hours = hold.hours_before
-            when = f"{hours // 24} days" if hours >= 48 and hours % 24 == 0 else f"{hours} hours"
-            self.fields[f"hold_{hold.rule}"] = forms.ChoiceField(
-                label=f"Kept the hold: no {hold.substance} in the {when} before today?",
+            self.fields[f"hold_{hold.key}"] = forms.ChoiceField(
+                label=hold.question,
                 choices=[("kept", "Kept"), ("broken", "Not kept")],
                 widget=forms.RadioSelect,
             )
 
     def hold_fields(self):
-        return [self[f"hold_{hold.rule}"] for hold in self.holds]
+        return [self[f"hold_{hold.key}"] for hold in self.holds]
 
     def clean_new_medications_other(self):
+        """New medicines typed by hand: a term where one matches, else kept as unlisted (the
+        practitioner must assess it), never refused and never dropped."""
         import re
 
-        codes = []
-        for text in [t.strip() for t in re.split(r"[,;\n]", self.cleaned_data["new_medications_other"]) if t.strip()]:
+        from mesoclinic.screening import engine
+
+        codes, unlisted = [], []
+        for text in [" ".join(t.split()) for t in re.split(r"[,;\n]", self.cleaned_data["new_medications_other"])]:
+            if not text:
+                continue
             found = self.kb.lookup(("medication",), text)
-            if found is None:
-                close = self.kb.suggestions(("medication",), text)
-                hint = f" Did you mean “{close[0]}”?" if close else ""
-                raise forms.ValidationError(f"“{text}” is not in the vocabulary.{hint}")
-            codes.append(found[1])
-        return codes
+            if found is not None:
+                codes.append(found[1])
+            elif len(text) > engine.UNLISTED_MAX_CHARS:
+                raise forms.ValidationError(
+                    f"Each entry can be at most {engine.UNLISTED_MAX_CHARS} characters; say it more briefly."
+                )
+            else:
+                unlisted.append(text)
+        return codes, unlisted
 
     def day_answers(self):
         from .daycheck import DayCheckAnswers
@@ -140,8 +147,9 @@ class DayCheckForm(forms.Form):
         return DayCheckAnswers(
             pregnant=data["pregnant"] == "yes",
             breastfeeding=data["breastfeeding"] == "yes",
-            new_medications=sorted(set(data["new_medications"]) | set(data["new_medications_other"])),
-            holds_broken=[hold.rule for hold in self.holds if data.get(f"hold_{hold.rule}") == "broken"],
+            new_medications=sorted(set(data["new_medications"]) | set(data["new_medications_other"][0])),
+            new_unlisted=data["new_medications_other"][1],
+            holds_broken=[hold.key for hold in self.holds if data.get(f"hold_{hold.key}") == "broken"],
             infection_at_site=data["infection_at_site"] == "yes",
             feeling_well=data["feeling_well"] == "yes",
         )

@@ -82,6 +82,10 @@ class TreatmentSession(PatientDataMixin, models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    timed_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When the session got its current time (booked or last moved): the patient's preparation counts from here.",
+    )
 
     objects = TreatmentSessionQuerySet.as_manager()
 

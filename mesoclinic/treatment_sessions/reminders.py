@@ -6,7 +6,10 @@ the row, sends, and marks it sent in one transaction, so a second delivery of th
 message finds it sent and does nothing.
 
 Due times:
-- a preparation hold: its lead time plus a day (a 7-day NSAID hold reminds 8 days before);
+- a preparation instruction (screening/instructions.py, one per medicine): its lead time plus
+  a day (a 7-day NSAID hold reminds 8 days before). An instruction that can no longer be kept
+  when the session is booked or moved is not sent at all: the practitioner sees it at the
+  re-check instead. "Continue as prescribed" has no lead time and needs no reminder;
 - the appointment: the day before;
 - a follow-up about reactions: 48 hours after the session.
 """
@@ -21,6 +24,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from mesoclinic.screening.instructions import CONTINUE, for_session
+from mesoclinic.screening.selectors import patient_instructions
+
 from .models import Reminder, ReminderKind, ReminderStatus, SessionStatus
 
 log = logging.getLogger(__name__)
@@ -31,17 +37,19 @@ REENQUEUE_AFTER = datetime.timedelta(minutes=5)
 SESSION_KINDS = (ReminderKind.HOLD, ReminderKind.APPOINTMENT, ReminderKind.FOLLOW_UP, ReminderKind.AFTERCARE)
 
 
-def wanted_reminders(session, holds, now):
+def wanted_reminders(session, instructions, now):
     """The reminders a session should have right now: [(key, kind, due_at, details)]."""
     if session.status in (SessionStatus.CANCELLED, SessionStatus.NO_SHOW):
         return []
     stamp = session.starts_at.strftime("%Y%m%dT%H%M")
     wanted = []
     if session.status == SessionStatus.SCHEDULED and session.starts_at > now:
-        for hold in holds:
-            due = session.starts_at - datetime.timedelta(hours=hold["hours_before"]) - HOLD_EXTRA
-            key = f"hold:{session.pk}:{hold['rule']}:{stamp}"
-            wanted.append((key, ReminderKind.HOLD, max(due, now), hold))
+        for item in for_session(instructions, session.starts_at, now):
+            if item.kind == CONTINUE:
+                continue
+            due = item.begins(session.starts_at) - HOLD_EXTRA
+            key = f"hold:{session.pk}:{item.key}:{stamp}"
+            wanted.append((key, ReminderKind.HOLD, max(due, now), item.as_json()))
         wanted.append(
             (
                 f"appointment:{session.pk}:{stamp}",
@@ -57,33 +65,13 @@ def wanted_reminders(session, holds, now):
     return wanted
 
 
-def session_holds(session):
-    """The preparation holds of the patient's screening, for the session's reminders."""
-    from mesoclinic.screening.selectors import screening_status
-
-    screening = screening_status(session.patient).screening
-    if screening is None:
-        return []
-    return [
-        {
-            "rule": f["rule"],
-            "substance": f["hold"]["substance"],
-            "hours_before": f["hold"]["hours_before"],
-            "action": f["action"],
-        }
-        for f in screening.findings
-        if f.get("hold")
-    ]
-
-
 def sync_reminders(session, now=None):
     """Make the session's pending reminders match it: create what is missing, cancel the
     rest. Sent reminders stay as history. Called whenever a session is booked, moved,
     cancelled or completed."""
     now = now or timezone.now()
-    wanted = {
-        key: (kind, due, details) for key, kind, due, details in wanted_reminders(session, session_holds(session), now)
-    }
+    instructions = patient_instructions(session.patient)
+    wanted = {key: (kind, due, details) for key, kind, due, details in wanted_reminders(session, instructions, now)}
     existing = {r.key: r for r in Reminder.objects.filter(session=session)}
     stale = [
         r.pk
@@ -208,7 +196,11 @@ def compose(reminder):
     if reminder.kind == ReminderKind.HOLD:
         hours = reminder.details.get("hours_before", 0)
         context["days"] = hours // 24 if hours >= 48 and hours % 24 == 0 else None
-        context["is_alcohol"] = reminder.details.get("substance", "").casefold() == "alcohol"
+        context["instruction"] = reminder.details.get("kind", "stop")
+        # Older reminder rows name no medicine: alcohol was the only hold without one.
+        context["is_medicine"] = bool(reminder.details.get("medication")) or (
+            "medication" not in reminder.details and reminder.details.get("substance", "").casefold() != "alcohol"
+        )
     with translation.override(patient.preferred_language):
         if reminder.kind == ReminderKind.HOLD:
             context["substance"] = translate_substance(reminder.details.get("substance", ""))

@@ -156,6 +156,7 @@ class ProposedSession:
     problems: list
     alternatives: list  # aware datetimes, nearest first
     chosen: bool = False  # the scheduler picked this time rather than the spacing
+    too_soon_hours: int = 0  # the patient's preparation needs this much notice, and the slot leaves less
 
     @property
     def ok(self):

@@ -13,7 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mesoclinic.core.models import Role
-from mesoclinic.screening.selectors import treatment_deferred
+from mesoclinic.screening.engine import duration_words
+from mesoclinic.screening.instructions import too_late
+from mesoclinic.screening.selectors import patient_instructions, treatment_deferred
 
 from . import scheduling
 from .models import OCCUPYING, SessionSeries, SessionStatus, TreatmentSession
@@ -62,6 +64,20 @@ def booking_refusal(plan) -> str:
     return ""
 
 
+TOO_SOON = (
+    "Less than {notice} before this session: the patient cannot finish preparing for it. "
+    "The practitioner reviews it at the re-check; a later date avoids it."
+)
+
+
+def preparation_notice(plan, starts, now=None):
+    """For each start (aware datetimes): the notice the patient's preparation needs if the
+    session leaves less than that, else 0. Said to the clinic admin without clinical detail."""
+    now = now or timezone.now()
+    instructions = patient_instructions(plan.patient)
+    return [max((i.hours_before for i in too_late(instructions, start, now)), default=0) for start in starts]
+
+
 def series_proposal(*, plan, practitioner, room, first_local, chosen=None, now=None):
     """The plan's remaining sessions from `first_local` (clinic wall-clock time), each checked."""
     zone = clinic_zone()
@@ -85,7 +101,7 @@ def series_proposal(*, plan, practitioner, room, first_local, chosen=None, now=N
         now=now,
         zone=zone,
     )
-    return scheduling.propose_series(
+    proposals = scheduling.propose_series(
         first=first_local,
         intervals=intervals,
         count=count,
@@ -95,6 +111,10 @@ def series_proposal(*, plan, practitioner, room, first_local, chosen=None, now=N
         chosen=chosen,
         min_gap_days=plan.minimum_spacing_days,
     )
+    timed = [p for p in proposals if p.starts_at is not None]
+    for proposal, hours in zip(timed, preparation_notice(plan, [p.starts_at for p in timed], now), strict=True):
+        proposal.too_soon_hours = hours
+    return proposals
 
 
 def _lenient_localize(naive, zone):
@@ -103,8 +123,12 @@ def _lenient_localize(naive, zone):
 
 
 @transaction.atomic
-def series_book(*, plan, practitioner, room, local_starts: list, by, now=None) -> SessionSeries:
-    """Book sessions at these local wall-clock times, all of them or none."""
+def series_book(
+    *, plan, practitioner, room, local_starts: list, by, now=None, too_soon_confirmed=False
+) -> SessionSeries:
+    """Book sessions at these local wall-clock times, all of them or none. A session that
+    leaves the patient too little time to prepare is booked only when the clinic admin
+    confirms it (the practitioner then weighs it at the re-check)."""
     problems = []
     refusal = booking_refusal(plan)
     if refusal:
@@ -140,6 +164,12 @@ def series_book(*, plan, practitioner, room, local_starts: list, by, now=None) -
         zone=zone,
     )
     first_sequence = booked_count(plan) + 1
+    notices = preparation_notice(plan, moments, now)
+    if any(notices) and not too_soon_confirmed:
+        late = ", ".join(str(first_sequence + i) for i, hours in enumerate(notices) if hours)
+        raise SchedulingConflict(
+            {"too_soon": f"Session {late} leaves the patient too little time to prepare: confirm to book anyway."}
+        )
     for offset, start in enumerate(moments):
         found = availability.problems(start, start + duration)
         if found:
@@ -229,14 +259,22 @@ def session_move(*, session, new_local, by, following=False, note="", now=None) 
                 before = scheduling.wall_clock(item.starts_at, zone)
                 duration = item.duration
                 item.starts_at, item.ends_at = start, start + duration
+                item.timed_at = timezone.now()
                 item.change_note = f"{label}: {before:%d %b %H:%M} → {scheduling.wall_clock(start, zone):%d %b %H:%M}"[
                     :200
                 ]
-                item.save(update_fields=["starts_at", "ends_at", "change_note", "updated_at"])
+                item.save(update_fields=["starts_at", "ends_at", "timed_at", "change_note", "updated_at"])
     except IntegrityError as error:
         raise _conflict_from(error) from error
     _sessions_changed(group)
-    return MoveResult(moved=group, flags=spacing_flags_for(session.plan, zone))
+    flags = spacing_flags_for(session.plan, zone)
+    notices = preparation_notice(session.plan, [item.starts_at for item in group], now)
+    flags += [
+        f"Session {item.sequence}: {TOO_SOON.format(notice=duration_words(hours))}"
+        for item, hours in zip(group, notices, strict=True)
+        if hours
+    ]
+    return MoveResult(moved=group, flags=flags)
 
 
 def spacing_flags_for(plan, zone=None):

@@ -57,10 +57,11 @@ def recheck(request, pk):
         except engine.InvalidAnswers as error:
             form.add_error(None, str(error))
         else:
-            result = engine.evaluate(answers, kb)
+            result = daycheck.day_result(session, answers, screening, kb)
             pending = daycheck.new_findings(screening, result.findings)
+            options = {"findings": pending, "kb": kb, "planned_areas": answers.areas}
             if request.POST.get("action") == "save":
-                decision_form = DecisionForm(request.POST, findings=pending)
+                decision_form = DecisionForm(request.POST, **options)
                 if decision_form.is_valid():
                     try:
                         recorded = daycheck.day_check_record(
@@ -85,7 +86,7 @@ def recheck(request, pk):
                         return redirect(session)
             else:
                 kept = {k: request.POST.get(k) for k in request.POST if k.startswith(("ack_", "override_"))}
-                decision_form = DecisionForm(initial=kept, findings=pending)
+                decision_form = DecisionForm(initial=kept, **options)
     if request.method == "GET":
         record_view(request, session.patient, "re-check on the day", obj=session)
     return render(
@@ -97,7 +98,7 @@ def recheck(request, pk):
             "screening": screening,
             "form": form,
             "result": result.as_json() if result else None,
-            "pending": {f.rule for f in pending},
+            "pending": {f.key for f in pending},
             "decision_form": decision_form,
             "documents": kb.documents,
         },
@@ -349,6 +350,7 @@ def _chart_flags(session, form):
     flags = plan_flags(
         protocol=plan.protocol,
         areas=[t.code for t in plan.areas.all()],
+        ingredients=[t.code for t in plan.ingredients.all()],
         technique=data.get("technique"),
         depth_mm=depth,
         needle_gauge=data.get("needle_gauge") if isinstance(data.get("needle_gauge"), int) else None,

@@ -55,6 +55,7 @@ def book_series(request, plan_pk):
                         room=form.cleaned_data["room"],
                         local_starts=local_starts,
                         by=request.user,
+                        too_soon_confirmed=request.POST.get("too_soon_confirmed") == "on",
                     )
                 except ValidationError as error:
                     problems += error.messages
@@ -90,6 +91,7 @@ def book_series(request, plan_pk):
             "remaining": remaining,
             "zone": zone,
             "conflicts": sum(not p.ok for p in proposals),
+            "too_soon": [p for p in proposals if p.too_soon_hours],
         },
         # Booking a plan that may not be booked at all conflicts with its state: not a form error.
         status=409 if refusal and request.method == "POST" else 200,

@@ -67,7 +67,8 @@ def test_the_next_session_and_the_holds_to_start_before_it(make_sheet, patient):
     words, _ = text_of(make_sheet(patient, medications=("ibuprofen",)))
     assert words["next_session"]
     holds = {h["substance"]: h for h in words["holds"]}
-    assert holds["ibuprofen (NSAID)"]["hours"] == 168
+    assert set(holds) == {"ibuprofen", "alcohol"}
+    assert holds["ibuprofen"]["kind"] == "stop" and holds["ibuprofen"]["is_medicine"]
 
 
 def test_the_sheet_is_made_once_and_kept_as_given(make_sheet, patient):

@@ -164,8 +164,8 @@ def _live_findings(page, world):
 def _save_unacknowledged(page, world):
     """A warning left unacknowledged: the save is refused with a message beside the finding."""
     expect(page.locator("#findings .verdict-bar")).to_be_visible()
-    page.get_by_label("Eczema", exact=True).check()
-    expect(page.locator("#findings article.finding", has_text="Eczema")).to_be_visible()
+    page.get_by_label("Sensitive skin", exact=True).check()
+    expect(page.locator("#findings article.finding", has_text="Sensitive skin")).to_be_visible()
     page.get_by_role("button", name="Save screening").click()
     expect(page.locator("#findings .invalid-feedback").first).to_be_visible()
 
@@ -627,13 +627,13 @@ def test_keyboard_only_screening_with_a_warning_acknowledged(page, screenshot, a
     tab_to(page, page.get_by_role("link", name="Start a screening").first)
     page.keyboard.press("Enter")
     findings = page.locator("#findings")
-    expect(findings).to_contain_text("Clear")  # the live panel has loaded
+    expect(findings.locator(".verdict-bar")).to_be_visible()  # the live panel has loaded
 
     tab_to(page, page.get_by_label("Face", exact=True))
     page.keyboard.press("Space")
-    tab_to(page, page.get_by_label("Eczema", exact=True))
+    tab_to(page, page.get_by_label("Sensitive skin", exact=True))
     page.keyboard.press("Space")
-    eczema = findings.locator("article.finding", has_text="Eczema")
+    eczema = findings.locator("article.finding", has_text="Sensitive skin")
     expect(eczema.locator(".severity-badge")).to_have_text("Warning")
     expect(findings.locator(".verdict-bar")).to_contain_text("Caution")
 
@@ -641,6 +641,12 @@ def test_keyboard_only_screening_with_a_warning_acknowledged(page, screenshot, a
     tab_to(page, acknowledge)
     page.keyboard.press("Space")
     expect(acknowledge).to_be_checked()
+    # Treatment today leaves no 24 hours without alcohol: that warning is acknowledged too.
+    for box in findings.get_by_label("I have considered this and will proceed with care").all():
+        if not box.is_checked():
+            tab_to(page, box)
+            page.keyboard.press("Space")
+            expect(box).to_be_checked()
     screenshot("acknowledged")
     tab_to(page, page.get_by_role("button", name="Save screening"))
     page.keyboard.press("Enter")
@@ -648,5 +654,5 @@ def test_keyboard_only_screening_with_a_warning_acknowledged(page, screenshot, a
     expect(page.get_by_text("Treat with care (warnings acknowledged)", exact=True)).to_be_visible()
     screening = Screening.objects.get(patient=patient)
     assert screening.outcome == Outcome.CAUTION
-    assert "eczema" in screening.answers["conditions"]
+    assert "sensitive_skin" in screening.answers["conditions"]
     assert "face" in screening.answers["areas"]

@@ -44,24 +44,26 @@ def test_new_patient_is_screened_with_a_warning_and_a_hold_planned_consented_and
     assert patient.date_of_birth == datetime.date(1987, 9, 23)
     screenshot("new-hub")
 
-    # Screening for a face and neck rejuvenation: eczema is a warning, ibuprofen a hold.
+    # Screening for a face and neck rejuvenation in two weeks: sensitive skin is a warning,
+    # ibuprofen a hold (a week's notice, which two weeks leave).
     page.get_by_role("link", name="Start a screening").first.click()
-    expect(findings(page)).to_contain_text("Clear")  # the live panel has loaded
+    expect(findings(page).locator(".verdict-bar")).to_be_visible()  # the live panel has loaded
+    page.get_by_label("Planned treatment date").fill((datetime.date.today() + datetime.timedelta(days=14)).isoformat())
     page.get_by_label("What to treat").select_option("skin_rejuvenation")
     page.get_by_label("Face", exact=True).check()
     page.get_by_label("Neck", exact=True).check()
     planned = page.get_by_role("group", name="Planned ingredients")
     for ingredient in ("Hyaluronic acid", "Vitamin C", "Amino acids"):
         planned.get_by_label(ingredient, exact=True).check()
-    page.get_by_role("group", name="Conditions").get_by_label("Eczema", exact=True).check()
+    page.get_by_role("group", name="Conditions").get_by_label("Sensitive skin", exact=True).check()
     page.get_by_role("group", name="Medications now or in the last two weeks").get_by_label(
         "ibuprofen", exact=True
     ).check()
     expect(findings(page).locator(".verdict-bar")).to_contain_text("Caution")
     hold = findings(page).locator(".finding-hold").filter(has_text="NSAID")
     expect(hold).to_contain_text("7 days before the session")
-    eczema = findings(page).locator("article.finding", has_text="Eczema")
-    expect(eczema.locator(".severity-badge")).to_have_text("Warning")
+    sensitive = findings(page).locator("article.finding", has_text="Sensitive skin")
+    expect(sensitive.locator(".severity-badge")).to_have_text("Warning")
     screenshot("screening")
 
     # Saving without acknowledging is refused; acknowledged, it is saved.
@@ -97,14 +99,14 @@ def test_new_patient_is_screened_with_a_warning_and_a_hold_planned_consented_and
     expect(gate).not_to_contain_text("no screening")
     expect(gate.get_by_role("link", name="Screen for this plan")).to_have_count(0)  # only consent is missing
     holds = page.locator("section", has=page.get_by_role("heading", name="The screening it rests on"))
-    expect(holds).to_contain_text("Stop ibuprofen (NSAID) 7 days before each session")
+    expect(holds).to_contain_text("Stop ibuprofen 7 days before each session")
     expect(page.get_by_role("button", name="Activate plan")).to_have_count(0)
     screenshot("plan-draft")
 
     # The patient reads and signs on screen.
     page.get_by_role("link", name="Sign consent").click()
     document = page.get_by_label("Consent document")
-    expect(document).to_contain_text("NSAID")  # the holds are in what she signs
+    expect(document).to_contain_text("Do not take ibuprofen in the 7 days before each session")  # what she signs
     page.get_by_label("Yes, photos may be taken").check()
     page.get_by_label("I have read this document").check()
     page.get_by_label("Your full name").fill("Elif Yıldız")
@@ -117,7 +119,7 @@ def test_new_patient_is_screened_with_a_warning_and_a_hold_planned_consented_and
     page.get_by_role("button", name="Activate plan").click()
     expect(page.get_by_text("The plan is active.")).to_be_visible()
     expect(page.locator(".plan-status")).to_have_text("Active")
-    expect(holds).to_contain_text("Stop ibuprofen (NSAID) 7 days before each session")
+    expect(holds).to_contain_text("Stop ibuprofen 7 days before each session")
     screenshot("plan-active")
 
     plan = Plan.objects.get(patient=patient)
@@ -178,9 +180,11 @@ def test_a_deferred_patient_cannot_be_activated_or_booked_by_the_practitioner_in
     # She says she may be pregnant: screened for the face plan, the critical finding stands.
     page.goto(draft.get_absolute_url())
     page.locator(".gate").get_by_role("link", name="Screen for this plan").click()
-    expect(findings(page)).to_contain_text("Clear")  # the live panel has loaded
+    expect(findings(page).locator(".verdict-bar")).to_be_visible()  # the live panel has loaded
     page.get_by_label("Pregnant, or may be pregnant").check()
     expect(findings(page).locator(".verdict-bar")).to_contain_text("Defer treatment")
+    for box in findings(page).get_by_label("I have considered this and will proceed with care").all():
+        box.check()  # treatment today leaves no 24 hours without alcohol: a warning
     page.get_by_role("button", name="Save screening").click()
     expect(page.get_by_text("Deferred", exact=True)).to_be_visible()
     screenshot("deferred-screening")

@@ -1,3 +1,5 @@
+import datetime
+
 from playwright.sync_api import expect
 
 from mesoclinic.screening.models import Outcome, Screening
@@ -9,23 +11,27 @@ def findings(page):
     return page.locator("#findings")
 
 
-def test_practitioner_screens_aspirin_and_eczema_acknowledges_the_warning_and_saves(page, screenshot, alice):
+def test_practitioner_screens_aspirin_for_pain_and_sensitive_skin_acknowledges_the_warning_and_saves(
+    page, screenshot, alice
+):
     patient = PatientFactory(given_name="Derya", family_name="Aksu")
     login(page, "alice")
     page.goto(patient.get_absolute_url())
     page.get_by_role("link", name="Start a screening").first.click()
-    expect(findings(page)).to_contain_text("Clear")  # the live panel has loaded
+    expect(findings(page).locator(".verdict-bar")).to_be_visible()  # the live panel has loaded
 
+    page.get_by_label("Planned treatment date").fill((datetime.date.today() + datetime.timedelta(days=14)).isoformat())
+    expect(findings(page)).to_contain_text("Clear")
     page.get_by_label("Face", exact=True).check()
-    page.get_by_label("Eczema", exact=True).check()
-    page.get_by_label("aspirin", exact=True).check()
+    page.get_by_label("Sensitive skin", exact=True).check()
+    page.get_by_label("aspirin for pain or fever", exact=True).check()
     expect(findings(page)).to_contain_text("Caution")
-    hold = findings(page).locator(".finding-hold").filter(has_text="aspirin (NSAID)")
+    hold = findings(page).locator(".finding-hold").filter(has_text="aspirin for pain or fever (NSAID)")
     expect(hold).to_contain_text("7 days before the session")
-    eczema = findings(page).locator("article.finding", has_text="Eczema")
-    expect(eczema.locator(".severity-badge")).to_have_text("Warning")
-    eczema.get_by_text("Why, and the sources").click()
-    expect(eczema.get_by_role("link", name="Mesotherapy: a patient guide")).to_be_visible()
+    sensitive = findings(page).locator("article.finding", has_text="Sensitive skin")
+    expect(sensitive.locator(".severity-badge")).to_have_text("Warning")
+    sensitive.get_by_text("Why, and the sources").click()
+    expect(sensitive.get_by_role("link", name="What Is Mesotherapy and Can It Improve My Skin")).to_be_visible()
     screenshot("findings")
 
     page.get_by_role("button", name="Save screening").click()
@@ -39,7 +45,7 @@ def test_practitioner_screens_aspirin_and_eczema_acknowledges_the_warning_and_sa
     screenshot("saved")
     screening = Screening.objects.get(patient=patient)
     assert screening.outcome == Outcome.CAUTION
-    assert "aspirin" in screening.answers["medications"]
+    assert "aspirin_for_pain" in screening.answers["medications"]
 
 
 def test_a_pregnant_patient_is_deferred_and_cannot_proceed_without_an_override_reason(page, screenshot, alice):
@@ -52,14 +58,13 @@ def test_a_pregnant_patient_is_deferred_and_cannot_proceed_without_an_override_r
     expect(pregnancy.locator(".severity-badge")).to_have_text("Critical")
     screenshot("deferred")
 
-    # An override without a comment is refused beside the field; nothing is saved.
-    pregnancy.get_by_label("Override reason").select_option("entered_in_error")
-    page.get_by_role("button", name="Save screening").click()
-    expect(page.get_by_text("Say why: an override needs a comment.")).to_be_visible()
-    assert not Screening.objects.filter(patient=patient).exists()
+    # No reason makes an elective treatment safe in pregnancy: there is nothing to override with.
+    expect(pregnancy).to_contain_text("Cannot be overridden.")
+    expect(pregnancy.get_by_label("Override reason")).to_have_count(0)
 
-    # Without an override the screening is saved, and it defers treatment.
-    findings(page).locator("article.finding", has_text="Pregnancy").get_by_label("Override reason").select_option("")
+    # The screening is saved (the warning for today's missing 24 hours acknowledged), and it defers.
+    for box in findings(page).get_by_label("I have considered this and will proceed with care").all():
+        box.check()
     page.get_by_role("button", name="Save screening").click()
     expect(page.get_by_text("Deferred", exact=True)).to_be_visible()
     page.goto(patient.get_absolute_url())

@@ -9,7 +9,7 @@ from mesoclinic.treatment_sessions.models import Chart, SessionStatus, Treatment
 from tests.e2e.conftest import login
 from tests.factories import PatientFactory
 from tests.plans.conftest import covering, make_plan, screen_patient, sign
-from tests.treatment_sessions.conftest import session_at
+from tests.treatment_sessions.conftest import booked_long_ago, session_at
 
 
 def test_practitioner_rechecks_and_charts_with_a_lot_and_an_adverse_event_then_sees_it_on_the_patient_page(
@@ -24,7 +24,7 @@ def test_practitioner_rechecks_and_charts_with_a_lot_and_an_adverse_event_then_s
     start = now + datetime.timedelta(minutes=30)
     if start.astimezone(clinic.zone).date() != now.astimezone(clinic.zone).date():
         start = now - datetime.timedelta(minutes=50)  # near midnight: keep it on today's list
-    session = session_at(plan, alice, room, start)
+    session = booked_long_ago(session_at(plan, alice, room, start))  # every hold had time to be kept
     Product.objects.create(name="Lipo Serum", manufacturer="Meso Labs")
 
     # Her day starts on the Today list, where she signs in; the session is on it.
@@ -43,7 +43,7 @@ def test_practitioner_rechecks_and_charts_with_a_lot_and_an_adverse_event_then_s
     page.get_by_role("link", name="Start the re-check").click()
     page.get_by_role("group", name="Pregnant now, or may be?").get_by_label("No").check()
     page.get_by_role("group", name="Breastfeeding now?").get_by_label("No").check()
-    page.get_by_role("group", name="Kept the hold: no ibuprofen (NSAID) in the 7 days before today?").get_by_label(
+    page.get_by_role("group", name="Kept the hold: no ibuprofen in the 7 days before today?").get_by_label(
         "Kept", exact=True
     ).check()
     page.get_by_role("group", name="Kept the hold: no alcohol in the 24 hours before today?").get_by_label(

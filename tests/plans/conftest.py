@@ -11,15 +11,27 @@ from mesoclinic.screening.models import Term
 from mesoclinic.screening.services import screening_record
 
 
-def screen_patient(patient, by, decisions=None, **answers):
-    """Record a screening of `patient` with these answers, acknowledging every warning."""
+def screen_patient(patient, by, decisions=None, prescriber=None, **answers):
+    """Record a screening of `patient` with these answers, acknowledging every warning.
+    `prescriber`: {medication code: (answer, pause days, prescriber)} for the medicines asked about."""
     kb = knowledge_base()
     data = {"date_of_birth": patient.date_of_birth.isoformat(), "on_date": datetime.date.today().isoformat(), **answers}
     parsed = engine.parse_answers(data, kb)
     result = engine.evaluate(parsed, kb)
     if decisions is None:
-        decisions = [{"rule": f.rule, "decision": "acknowledged"} for f in result.findings if f.severity == "warning"]
-    return screening_record(patient=patient, recorded_by=by, answers=parsed, result=result, decisions=decisions)
+        decisions = [
+            {"rule": f.rule, "key": f.key, "decision": "acknowledged"}
+            for f in result.findings
+            if f.severity == "warning"
+        ]
+    answered = [
+        {"medication": code, "label": label, "answer": answer, "pause_days": days, "prescriber": who}
+        for code, label in result.prescriber_medications
+        for answer, days, who in [(prescriber or {}).get(code, ("not_asked", None, ""))]
+    ]
+    return screening_record(
+        patient=patient, recorded_by=by, answers=parsed, result=result, decisions=decisions, prescriber=answered
+    )
 
 
 def make_plan(patient, by, indication="hair_loss", **overrides):

@@ -3,12 +3,13 @@
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from mesoclinic.plans import services
 from mesoclinic.plans.models import PlanStatus
-from mesoclinic.screening.models import Screening
+from mesoclinic.screening.models import Screening, Term
 from tests.plans.conftest import covering, make_plan, screen_patient, sign
 
 pytestmark = pytest.mark.django_db
@@ -47,11 +48,49 @@ def test_a_deferred_screening_closes_the_gate(hair_plan, alice):
     assert "deferred treatment" in reasons(hair_plan)
 
 
-def test_an_override_with_a_reason_opens_it(hair_plan, alice):
-    decisions = [{"rule": "pregnancy", "decision": "overridden", "reason": "entered_in_error", "comment": "Misread."}]
-    screen_patient(hair_plan.patient, alice, decisions=decisions, **covering(hair_plan, pregnant=True))
+def test_an_override_with_an_allowed_reason_opens_it(hair_plan, alice):
+    decisions = [
+        {
+            "rule": "keloid-tendency",
+            "key": "keloid-tendency",
+            "decision": "overridden",
+            "reason": "specialist_clearance",
+            "cleared_by": "Dr. Ada Yıldız, dermatology",
+            "cleared_on": datetime.date.today().isoformat(),
+            "comment": "Letter on file: superficial scalp treatment acceptable.",
+        }
+    ]
+    screen_patient(hair_plan.patient, alice, decisions=decisions, **covering(hair_plan, conditions=["keloid_tendency"]))
     sign(hair_plan, alice)
     assert services.plan_gate(hair_plan).is_open
+
+
+def test_pregnancy_cannot_be_overridden_even_by_a_crafted_decision(hair_plan, alice):
+    decisions = [{"rule": "pregnancy", "decision": "overridden", "reason": "specialist_clearance", "comment": "x"}]
+    with pytest.raises(ValidationError, match="cannot be overridden"):
+        screen_patient(hair_plan.patient, alice, decisions=decisions, **covering(hair_plan, pregnant=True))
+
+
+def test_a_site_override_stops_counting_when_the_plan_treats_that_site(patient, alice):
+    """Eczema on the hands does not stop a scalp plan (the site is named and excluded); an
+    override naming the scalp itself, which the plan treats, is refused."""
+    plan = make_plan(patient, alice, "hair_loss")
+    override = {
+        "rule": "chronic-skin-condition",
+        "key": "chronic-skin-condition",
+        "decision": "overridden",
+        "reason": "site_excluded",
+        "site": "hands",
+        "comment": "Eczema on the hands only.",
+    }
+    screen_patient(patient, alice, decisions=[override], **covering(plan, conditions=["eczema"]))
+    sign(plan, alice)
+    assert services.plan_gate(plan).is_open
+    # The same override naming the scalp is refused when it is recorded.
+    with pytest.raises(ValidationError, match="must exclude the affected site"):
+        screen_patient(
+            patient, alice, decisions=[{**override, "site": "scalp"}], **covering(plan, conditions=["eczema"])
+        )
 
 
 def test_a_screening_that_did_not_cover_the_plan_closes_the_gate(hair_plan, alice):
@@ -77,15 +116,45 @@ def test_an_allergy_the_screening_never_saw_against_the_cocktail_is_caught_by_th
     assert "Critical for this plan" in found and "ingredient lidocaine" in found
 
 
-def test_a_facial_plan_for_a_diabetic_needs_the_warning_acknowledged_for_that_plan(patient, alice):
+def test_a_facial_plan_for_a_diabetic_is_critical_for_that_plan(patient, alice):
+    """Screened for the scalp, diabetes was only a note; the facial plan makes it critical
+    (face-2023), and only a specialist's clearance on the screening opens the gate."""
     plan = make_plan(patient, alice, "skin_rejuvenation")
     screen_patient(
-        patient, alice, conditions=["diabetes"], areas=["scalp"], ingredients=[t.code for t in plan.ingredients.all()]
+        patient,
+        alice,
+        conditions=["diabetes"],
+        areas=["scalp"],
+        indication="hair_loss",
+        ingredients=[t.code for t in plan.ingredients.all()],
     )
     sign(plan, alice)
-    assert "New warning for this plan" in reasons(plan)
-    screen_patient(patient, alice, conditions=["diabetes"], **covering(plan))  # acknowledges it
+    assert "Critical for this plan: Facial treatment with diabetes" in reasons(plan)
+    cleared = {
+        "rule": "facial-diabetes",
+        "key": "facial-diabetes",
+        "decision": "overridden",
+        "reason": "specialist_clearance",
+        "cleared_by": "Dr. Can Er, endocrinology",
+        "cleared_on": datetime.date.today().isoformat(),
+        "comment": "HbA1c 6.4%, well controlled; agrees to facial treatment.",
+    }
+    screen_patient(patient, alice, decisions=[cleared], conditions=["diabetes"], **covering(plan))
     assert services.plan_gate(plan).is_open
+
+
+def test_a_products_ingredients_are_checked_against_allergies_at_the_gate(patient, alice):
+    from mesoclinic.plans.models import Product
+
+    product = Product.objects.create(name="Numb Meso", manufacturer="Test")
+    product.ingredients.set(Term.objects.filter(kind="ingredient", code__in=["hyaluronic_acid", "lidocaine"]))
+    plan = make_plan(patient, alice, "skin_rejuvenation", ingredients=["hyaluronic_acid"])
+    plan.products.set([product])
+    screen_patient(patient, alice, allergies=["local_anaesthetic"], **covering(plan))
+    sign(plan, alice)
+    found = reasons(plan)
+    assert "ingredient lidocaine" in found  # the screening never saw the product's lidocaine
+    assert "Allergy to a planned ingredient" in found
 
 
 def test_consent_is_required(hair_plan, alice):

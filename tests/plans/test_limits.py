@@ -47,6 +47,17 @@ def test_facial_depth_over_1_5_mm_is_flagged():
     assert "depth_mm" not in flags(areas=["face"], depth_mm=Decimal("1.5"))
 
 
+def test_fat_dissolving_injections_under_the_chin_are_exempt_from_the_facial_depth_cap():
+    chin = flags(areas=["submental"], depth_mm=Decimal("3.0"), ingredients=["deoxycholate"])
+    assert "depth_mm" not in chin  # they go into the fat (prep-2023, basaksehir-2025)
+    # Not for a mesolift cocktail under the chin, and not for the rest of the face.
+    assert (
+        "1-1.5 mm" in flags(areas=["submental"], depth_mm=Decimal("3.0"), ingredients=["hyaluronic_acid"])["depth_mm"]
+    )
+    both = flags(areas=["submental", "face"], depth_mm=Decimal("3.0"), ingredients=["phosphatidylcholine"])
+    assert "on the face" in both["depth_mm"] and "submental" not in both["depth_mm"]
+
+
 @pytest.mark.parametrize("gauge", [27, 29, 33])
 def test_a_gauge_outside_30_to_32_is_flagged(gauge):
     assert "30-32 G" in flags(needle_gauge=gauge)["needle_gauge"]

@@ -8,6 +8,15 @@ from mesoclinic.screening.knowledge import build_knowledge_base
 ON_DATE = "2026-12-01"
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that use only the compiled knowledge base still need the test database set up
+    (pytest-django sets up only the databases that marked tests ask for): run alone, these
+    modules found no tables."""
+    for item in items:
+        if "tests/screening/" in str(item.fspath) and "kb" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.django_db)
+
+
 @pytest.fixture(scope="session")
 def kb(django_db_setup, django_db_blocker):
     """The real knowledge base from fixtures/, compiled once: the engine itself is pure."""

@@ -1,5 +1,6 @@
 """The `screen` command, exactly as contracts.md §1 describes it."""
 
+import datetime
 import io
 import json
 import os
@@ -15,9 +16,11 @@ from mesoclinic.screening.models import Screening
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
 
+# A month ahead, so that every preparation hold can be kept (see the test for today below).
+IN_A_MONTH = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
 CONTRACT_EXAMPLE = {
     "date_of_birth": "1988-03-14",
-    "on_date": "2026-12-01",
+    "on_date": IN_A_MONTH,
     "pregnant": False,
     "breastfeeding": False,
     "conditions": ["eczema"],
@@ -51,17 +54,34 @@ def test_the_contract_example_is_deferred_for_the_lidocaine_allergy(tmp_path):
     by_rule = {f["rule"]: f for f in result["findings"]}
     assert by_rule["ingredient-allergy"]["severity"] == "critical"
     assert by_rule["nsaid-hold"]["hold"] == {"substance": "ibuprofen (NSAID)", "hours_before": 168}
-    assert by_rule["chronic-skin-condition"]["severity"] == "warning"
+    assert by_rule["chronic-skin-condition"]["severity"] == "critical"
     for finding in result["findings"]:
         assert {"rule", "severity", "title", "detail", "action", "hold", "sources"} <= set(finding)
         assert finding["sources"] and all(set(s) == {"document", "citation"} for s in finding["sources"])
+
+
+def test_a_hold_that_cannot_be_kept_before_on_date_is_a_warning_not_preparation(tmp_path):
+    in_three_days = (datetime.date.today() + datetime.timedelta(days=3)).isoformat()
+    code, out, _ = run(tmp_path, {**CONTRACT_EXAMPLE, "on_date": in_three_days})
+    assert code == 0
+    by_key = {f["key"]: f for f in json.loads(out)["findings"]}
+    assert "nsaid-hold" not in by_key  # no 7-day stop is offered as preparation for a session in 3 days
+    late = by_key["hold-cannot-be-kept:nsaid-hold"]
+    assert late["severity"] == "warning"
+    assert late["hold"] is None
+    assert late["unkeepable_hold"] == {"rule": "nsaid-hold", "substance": "ibuprofen (NSAID)", "hours_before": 168}
+    assert "7 days" in late["detail"]
+    # The 24 hours without alcohol still fit in three days.
+    assert by_key["alcohol-hold"]["hold"] == {"substance": "alcohol", "hours_before": 24}
 
 
 def test_a_batch_gives_one_result_per_input_in_order(tmp_path):
     batch = [{"date_of_birth": "1990-01-01", "pregnant": True}, {"date_of_birth": "1990-01-01"}, CONTRACT_EXAMPLE]
     code, out, _ = run(tmp_path, batch)
     assert code == 0
-    assert [r["verdict"] for r in json.loads(out)] == ["defer", "clear", "defer"]
+    # The second has no on_date: it is today, too late for even the 24 hours without alcohol.
+    assert [r["verdict"] for r in json.loads(out)] == ["defer", "caution", "defer"]
+    assert [f["key"] for f in json.loads(out)[1]["findings"]] == ["hold-cannot-be-kept:alcohol-hold"]
 
 
 def test_bad_input_exits_2_with_one_line_per_problem_and_nothing_on_stdout(tmp_path):

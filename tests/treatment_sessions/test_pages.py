@@ -8,6 +8,7 @@ from icalendar import Calendar
 
 from mesoclinic.treatment_sessions.models import TreatmentSession
 from mesoclinic.treatment_sessions.scheduling import wall_clock
+from tests.factories import PatientFactory
 from tests.treatment_sessions.conftest import ZONE_NAME, active_plan, book, next_monday
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,37 @@ def test_the_scheduler_proposes_and_books_a_series(sam_client, cellulite_plan, a
     response = sam_client.post(url, data)
     assert response.status_code == 302
     assert TreatmentSession.objects.filter(plan=cellulite_plan).count() == 8
+
+
+def test_a_session_too_soon_for_the_preparation_is_booked_only_when_confirmed(sam_client, clinic, alice, room):
+    """Ibuprofen needs a week's notice. A first session in three days says so, without naming
+    the medicine to the clinic admin, and books only when the admin confirms."""
+    from mesoclinic.plans.services import plan_activate
+    from tests.plans.conftest import covering, make_plan, screen_patient, sign
+
+    patient = PatientFactory()
+    plan = make_plan(patient, alice, "cellulite", sessions_planned=2, intervals=[7])
+    screen_patient(patient, alice, medications=["ibuprofen"], **covering(plan))
+    sign(plan, alice)
+    plan = plan_activate(plan=plan, by=alice)
+    url = reverse("treatment_sessions:book", args=[plan.pk])
+    day = datetime.date.today() + datetime.timedelta(days=3)
+    while day.weekday() == 6:  # the clinic is closed on Sundays
+        day += datetime.timedelta(days=1)
+    proposed = sam_client.post(url, start_data(alice, room, day, action="propose"))
+    proposal, later = proposed.context["proposals"]
+    assert proposal.ok and proposal.too_soon_hours == 168
+    assert later.ok and later.too_soon_hours == 0  # a week later the week without NSAIDs fits
+    page = proposed.content.decode()
+    assert "Too soon to prepare" in page and "needs 7 days' notice" in page
+    assert "ibuprofen" not in page
+    times = {f"session_{p.sequence}": p.wanted.strftime("%Y-%m-%dT%H:%M") for p in (proposal, later)}
+    data = start_data(alice, room, day, action="book", **times)
+    refused = sam_client.post(url, data)
+    assert "leaves the patient too little time to prepare" in refused.content.decode()
+    assert not TreatmentSession.objects.filter(plan=plan).exists()
+    assert sam_client.post(url, {**data, "too_soon_confirmed": "on"}).status_code == 302
+    assert TreatmentSession.objects.filter(plan=plan).count() == 2
 
 
 def test_picking_an_alternative_replaces_that_session_only(sam_client, cellulite_plan, alice, room):

@@ -2,12 +2,13 @@ import datetime
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from mesoclinic.treatment_sessions import reminders, services
 from mesoclinic.treatment_sessions.models import Reminder, ReminderKind, ReminderStatus
 from mesoclinic.treatment_sessions.scheduling import wall_clock
 from tests.plans.conftest import covering, make_plan, screen_patient, sign
-from tests.treatment_sessions.conftest import book, next_monday
+from tests.treatment_sessions.conftest import book, next_monday, session_at
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +33,27 @@ def test_holds_remind_a_day_before_their_lead_time_and_the_appointment_a_day_bef
     assert due[(ReminderKind.FOLLOW_UP, None)] == session.ends_at + datetime.timedelta(hours=48)
 
 
-def test_a_hold_whose_time_has_passed_is_due_at_once(nsaid_plan, alice, room):
-    now = datetime.datetime.now(datetime.UTC)
-    session = book(nsaid_plan, alice, room, next_monday(1)).sessions.get(sequence=1)
+def test_a_hold_still_possible_but_past_its_reminder_time_is_due_at_once(nsaid_plan, alice, room):
+    """Seven and a half days ahead: the week without ibuprofen can still be kept, but its
+    reminder (8 days before) is late, so it goes now."""
+    start = timezone.localtime() + datetime.timedelta(days=7, hours=12)
+    session = session_at(nsaid_plan, alice, room, start)
+    reminders.sync_reminders(session)
     hold = Reminder.objects.get(session=session, details__rule="nsaid-hold")
-    if session.starts_at - datetime.timedelta(days=8) < now:
-        assert hold.due_at <= datetime.datetime.now(datetime.UTC)
+    assert hold.due_at <= timezone.now()
+
+
+def test_a_hold_that_can_no_longer_be_kept_is_never_sent(nsaid_plan, alice, room):
+    """Three days ahead: no "do not take ibuprofen in the 7 days before"; the 24 hours without
+    alcohol still fit. Forty minutes ahead: not even that."""
+    soon = session_at(nsaid_plan, alice, room, timezone.localtime() + datetime.timedelta(days=3))
+    reminders.sync_reminders(soon)
+    assert set(
+        Reminder.objects.filter(session=soon, kind=ReminderKind.HOLD).values_list("details__rule", flat=True)
+    ) == {"alcohol-hold"}
+    today = session_at(nsaid_plan, alice, room, timezone.localtime() + datetime.timedelta(minutes=40), sequence=2)
+    reminders.sync_reminders(today)
+    assert not Reminder.objects.filter(session=today, kind=ReminderKind.HOLD).exists()
 
 
 def test_moving_a_session_moves_its_reminders_and_keeps_what_was_sent(nsaid_plan, alice, room, patient):
@@ -105,9 +121,9 @@ def test_the_email_speaks_the_patients_language_and_names_the_hold(nsaid_plan, a
     hold = Reminder.objects.get(session=session, details__rule="nsaid-hold")
     reminders.deliver(hold.pk)
     [message] = mail.outbox
-    assert "ibuprofen (NSAID)" in message.body
-    assert "do not stop it on your own" in message.body
-    assert message.extra_headers["Message-ID"].startswith(f"<hold.{session.pk}.nsaid-hold.")
+    assert "Please do not take ibuprofen in the 7 days before it." in message.body
+    assert "If a doctor prescribed this medicine for a long-term condition, ask that doctor" in message.body
+    assert message.extra_headers["Message-ID"].startswith(f"<hold.{session.pk}.nsaid-hold.ibuprofen.")
     hold.refresh_from_db()
     assert hold.status == ReminderStatus.SENT and hold.recipient == patient.email
 
@@ -127,6 +143,6 @@ def test_the_outbox_shows_reminders_without_clinical_detail_for_the_scheduler(
     sam_client, alice_client, nsaid_plan, alice, room
 ):
     book(nsaid_plan, alice, room, next_monday(3))
-    assert "Stop ibuprofen (NSAID)" in alice_client.get("/outbox/").content.decode()
+    assert "Stop ibuprofen" in alice_client.get("/outbox/").content.decode()
     page = sam_client.get("/outbox/").content.decode()
     assert "Preparation reminder" in page and "ibuprofen" not in page

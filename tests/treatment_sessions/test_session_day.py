@@ -16,10 +16,11 @@ from mesoclinic.treatment_sessions.models import (
     ChartLockedError,
     Lot,
     SessionStatus,
+    TreatmentSession,
 )
 from mesoclinic.treatment_sessions.scheduling import localize
 from tests.plans.conftest import covering, make_plan, screen_patient, sign
-from tests.treatment_sessions.conftest import ZONE_NAME, session_at
+from tests.treatment_sessions.conftest import ZONE_NAME, booked_long_ago, session_at
 
 pytestmark = pytest.mark.django_db
 LONDON = zoneinfo.ZoneInfo(ZONE_NAME)
@@ -35,7 +36,8 @@ def todays_session(clinic, alice, room, patient):
     sign(plan, alice)
     plan = plan_activate(plan=plan, by=alice)
     start = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0) + datetime.timedelta(hours=1)
-    return session_at(plan, alice, room, start)
+    # Screened and booked ten days ago, so the patient had time to keep every hold.
+    return booked_long_ago(session_at(plan, alice, room, start))
 
 
 def check(session, alice, decisions=(), **today):
@@ -60,8 +62,10 @@ def check(session, alice, decisions=(), **today):
 
 def test_the_holds_of_the_screening_are_asked_about(todays_session):
     screening = daycheck.base_screening(todays_session)
-    holds = {item.rule: item for item in daycheck.hold_items(screening)}
-    assert holds["nsaid-hold"].medications == ("ibuprofen",)
+    holds = {item.key: item for item in daycheck.hold_items(screening)}
+    assert set(holds) == {"nsaid-hold:ibuprofen", "alcohol-hold"}
+    assert holds["nsaid-hold:ibuprofen"].medication == "ibuprofen"
+    assert holds["nsaid-hold:ibuprofen"].question == "Kept the hold: no ibuprofen in the 7 days before today?"
     assert holds["alcohol-hold"].is_alcohol
 
 
@@ -86,7 +90,8 @@ def test_a_new_critical_finding_can_be_overridden_with_a_reason(todays_session, 
         {
             "rule": "active-skin-infection",
             "decision": "overridden",
-            "reason": "not_applicable_to_area",
+            "reason": "site_excluded",
+            "site": "face",
             "comment": "Cold sore on the lip; treating the thighs.",
         }
     ]
@@ -98,11 +103,11 @@ def test_a_new_critical_finding_can_be_overridden_with_a_reason(todays_session, 
 
 def test_a_broken_hold_is_a_warning_that_must_be_acknowledged(todays_session, alice):
     with pytest.raises(ValidationError, match="must be acknowledged"):
-        check(todays_session, alice, holds_broken=["nsaid-hold", "alcohol-hold"])
+        check(todays_session, alice, holds_broken=["nsaid-hold:ibuprofen", "alcohol-hold"])
     recorded = check(
         todays_session,
         alice,
-        holds_broken=["nsaid-hold", "alcohol-hold"],
+        holds_broken=["nsaid-hold:ibuprofen", "alcohol-hold"],
         decisions=[
             {"rule": "hold-not-kept-nsaid", "decision": "acknowledged"},
             {"rule": "alcohol-last-24h", "decision": "acknowledged"},
@@ -272,7 +277,7 @@ def test_the_re_check_page_runs_and_saves(alice_client, todays_session):
         "breastfeeding": "no",
         "infection_at_site": "no",
         "feeling_well": "yes",
-        "hold_nsaid-hold": "kept",
+        "hold_nsaid-hold:ibuprofen": "kept",
         "hold_alcohol-hold": "kept",
     }
     missing = alice_client.post(url, {"action": "check"})
@@ -284,5 +289,57 @@ def test_the_re_check_page_runs_and_saves(alice_client, todays_session):
     assert todays_session.day_check.outcome == Outcome.CLEAR
 
 
+def test_a_session_booked_too_late_for_its_holds_is_a_warning_at_the_re_check(todays_session, alice):
+    """Booked an hour before: neither the week without ibuprofen nor the day without alcohol
+    could be kept. The re-check says so, and each must be acknowledged."""
+    TreatmentSession.objects.filter(pk=todays_session.pk).update(timed_at=datetime.datetime.now(datetime.UTC))
+    todays_session.refresh_from_db()
+    screening = daycheck.base_screening(todays_session)
+    answers = daycheck.day_answers(
+        todays_session,
+        screening,
+        daycheck.DayCheckAnswers(False, False, [], [], False, True),
+    )
+    result = daycheck.day_result(todays_session, answers, screening)
+    late = {f.key for f in daycheck.new_findings(screening, result.findings)}
+    assert late == {"hold-cannot-be-kept:nsaid-hold", "hold-cannot-be-kept:alcohol-hold"}
+    with pytest.raises(ValidationError, match="must be acknowledged"):
+        daycheck.day_check_record(
+            session=todays_session, by=alice, result=result, answers=answers, screening=screening, decisions=[]
+        )
+
+
 def _moment(day, hour):
     return localize(datetime.datetime.combine(day, datetime.time(hour)), LONDON)
+
+
+def test_a_charted_product_with_an_ingredient_the_patient_is_allergic_to_is_refused(clinic, alice, room):
+    """The allergy rule runs on what is actually injected: a product's lidocaine meets the
+    patient's local-anaesthetic allergy even though nobody planned lidocaine. The rule allows
+    no override, so the product is refused and nothing is saved."""
+    from mesoclinic.plans.services import plan_activate
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory()
+    plan = make_plan(patient, alice, "cellulite")
+    screen_patient(patient, alice, allergies=["local_anaesthetic"], **covering(plan))
+    sign(plan, alice)
+    plan = plan_activate(plan=plan, by=alice)
+    start = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0) + datetime.timedelta(hours=1)
+    session = session_at(plan, alice, room, start)
+    check(session, alice, decisions=[{"rule": "allergy-history", "key": "allergy-history", "decision": "acknowledged"}])
+    session.refresh_from_db()
+    numbing = Product.objects.create(name="Numb Serum", manufacturer="Meso Labs")
+    numbing.ingredients.set(Term.objects.filter(kind="ingredient", code__in=["hyaluronic_acid", "lidocaine"]))
+    plain = Product.objects.create(name="Plain Serum", manufacturer="Meso Labs")
+    plain.ingredients.set(Term.objects.filter(kind="ingredient", code="hyaluronic_acid"))
+    expiry = datetime.date.today() + datetime.timedelta(days=90)
+    with pytest.raises(ValidationError) as refused:
+        chart(session, alice, products=[charting.ProductLine("NS-1", 1, numbing, expiry)])
+    assert (
+        "Product 1 (Numb Serum (Meso Labs)): it contains Lidocaine and the patient is allergic to Local anaesthetic"
+        in str(refused.value)
+    )
+    assert not Chart.objects.filter(session=session).exists()
+    saved = chart(session, alice, products=[charting.ProductLine("PS-1", 1, plain, expiry)])
+    assert saved.products_used.get().lot.product == plain

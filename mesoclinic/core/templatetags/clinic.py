@@ -1,6 +1,7 @@
 """Template filters for clinical display: severities, verdicts, durations."""
 
 import datetime
+import re
 from dataclasses import dataclass
 from html import escape
 
@@ -93,12 +94,14 @@ def decision_fields(decision_form, finding):
     """The acknowledge/override controls that belong on one finding's card."""
     if decision_form is None:
         return []
-    return decision_form.bound_fields_for(finding["rule"])
+    return decision_form.bound_fields_for(finding.get("key", finding["rule"]))
 
 
 @register.filter
-def decision_of(screening, rule):
-    return screening.decision_for(rule)
+def decision_of(screening, finding):
+    """The decision recorded on `screening` for a finding (a recorded finding, or a key)."""
+    key = finding.get("key", finding["rule"]) if isinstance(finding, dict) else finding
+    return screening.decision_for(key)
 
 
 @register.filter
@@ -106,6 +109,34 @@ def override_reason(code):
     from mesoclinic.screening.models import OverrideReason
 
     return OverrideReason(code).label if code in OverrideReason.values else code
+
+
+OVERRIDE_CONDITIONS = {
+    "specialist_clearance": "with a specialist's clearance on file (who, when, what it says)",
+    "site_excluded": "when the planned areas exclude the affected site (name it)",
+}
+
+
+@register.filter
+def override_condition(code):
+    """How a critical card says an override is allowed: 'with a specialist's clearance...'."""
+    return OVERRIDE_CONDITIONS.get(code, code)
+
+
+@register.filter
+def slug_id(key):
+    """A finding key ('unlisted-answer:conditions:epilepsy') made safe for an HTML id."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", str(key))
+
+
+@register.filter
+def date_value(value):
+    """A control's value as an input wants it: dates as YYYY-MM-DD, nothing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,11 +28,28 @@ def patient_strings():
     strings += list(
         Rule.objects.exclude(hold_substance="").order_by("code").values_list("hold_substance", flat=True).distinct()
     )
+    strings += instruction_medicines()
     unique = []
     for text in strings:
         if text not in unique:
             unique.append(text)
     return unique
+
+
+def instruction_medicines():
+    """Names of the medicines a preparation instruction can name: members of the classes a
+    hold or a prescriber's decision is about (screening/instructions.py words them so)."""
+    from mesoclinic.screening.engine import medication_classes
+    from mesoclinic.screening.instructions import sentence_name
+    from mesoclinic.screening.knowledge import knowledge_base
+
+    kb = knowledge_base()
+    classes = {c for r in kb.rules if r.hold_substance or r.prescriber_decides for c in medication_classes(r.when)}
+    return sorted(
+        sentence_name(info.label)
+        for (kind, _), info in kb.terms.items()
+        if kind == "medication" and info.ancestors & classes
+    )
 
 
 def render():

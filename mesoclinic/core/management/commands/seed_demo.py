@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from mesoclinic.core import demo as core_demo
 from mesoclinic.patients import demo as patient_demo
+from mesoclinic.plans import demo as plan_demo
 from mesoclinic.treatment_sessions import demo as session_demo
 
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         core_demo.seed_clinic()
         users = core_demo.seed_users()
         patient_demo.seed_named_patients(patient_user=users["patient_user"])
+        plan_demo.seed_products()
         session_demo.seed_journeys(practitioner=users["practitioners"][0], scheduler=users["scheduler"])
         if patients:
             created = patient_demo.seed_bulk_patients(patients, stdout=self.stdout)
