@@ -72,6 +72,7 @@ messages: install
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py load_knowledge -v0
 	$(PY) manage.py aftercare_strings
+	$(BIN)/ruff format --quiet mesoclinic/aftercare/fixture_strings.py
 	$(PY) manage.py makemessages -l tr --ignore=".venv/*" --ignore="node_modules/*" --ignore="tests/*" --ignore="var/*"
 	$(PY) manage.py compilemessages -l tr
 

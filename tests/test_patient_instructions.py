@@ -44,7 +44,7 @@ CASES = [
     ("Karum", None),
     ("Ecopirin", ("pause", 7, "Dr. Ann O'Brien")),
     ("aspirin", None),
-    ("methotrexate", None),
+    ("methotrexate", ("continue", None, "Dr. Ruth Mayer")),
     ("Deltacortril", ("continue", None, "Dr. Ece Tan")),
     ("Humira", ("pause", 14, "Dr. Ada Yıldız")),
 ]

@@ -106,7 +106,15 @@ def plan_gate(plan: Plan) -> Gate:
     missing_areas = sorted(plan_areas - set(screening.answers.get("areas", [])))
     missing_ingredients = sorted(plan_ingredients - set(screening.answers.get("ingredients", [])))
     if missing_areas or missing_ingredients:
-        what = ", ".join([*(f"area {a}" for a in missing_areas), *(f"ingredient {i}" for i in missing_ingredients)])
+        kb = knowledge_base()
+
+        def label(kind, code):
+            info = kb.terms.get((kind, code))
+            return info.label if info else code
+
+        named = [f"area {label('area', a)}" for a in missing_areas]
+        named += [f"ingredient {label('ingredient', i)}" for i in missing_ingredients]
+        what = ", ".join(named)
         gate.reasons.append(f"The screening did not cover {what}. Screen again for this plan.")
 
     kb = knowledge_base()

@@ -138,6 +138,7 @@ def plan_detail(request, pk):
     record_view(request, plan.patient, f"{plan.indication.label.lower()} plan", obj=plan)
     flags = _flags_for(plan)
     rests_on = plan.screening or gate.status.screening  # the screening the page shows
+    newest = gate.status.screening
     return render(
         request,
         "plans/detail.html",
@@ -150,9 +151,12 @@ def plan_detail(request, pk):
             "consent": gate.consent,
             "consents": list(plan.consents.select_related("witnessed_by", "withdrawn_recorded_by")),
             "stop_form": StopForm(),
-            "instructions": patient_instructions(plan.patient, screening=rests_on) if rests_on else [],
-            "prescriber_questions": prescriber_questions(rests_on),
+            # What the patient is told comes from the newest screening, as the reminders do,
+            # even when the plan was activated on an older one.
+            "instructions": patient_instructions(plan.patient, screening=newest) if newest else [],
+            "prescriber_questions": prescriber_questions(newest),
             "rests_on": rests_on,
+            "newest": newest,
             "combination_labels": _combination_labels(plan),
         },
     )
@@ -228,8 +232,7 @@ def plan_complete(request, pk):
 
 
 def _document(plan, user):
-    screening = plan.screening or services.plan_gate(plan).status.screening
-    instructions = patient_instructions(plan.patient, screening=screening) if screening else []
+    instructions = patient_instructions(plan.patient)  # the newest screening's, as the reminders
     return consent_document(plan, practitioner=user, on_date=clinic_today(), instructions=instructions)
 
 

@@ -14,6 +14,7 @@ add findings, never remove one (the verdict is monotone):
     {"condition" | "medication" | "recent_medication" | "area" | "ingredient" |
      "indication" | "allergy": <code>}      a term or any member of its class
     {"allergy_to_planned_ingredient": true}
+    {"allergy_shares_class_with_planned": <class>}   an allergy to one member, another planned
     {"any_allergy": true}
     {"skin_type_at_least": 4}
     {"any": [...]}  {"all": [...]}
@@ -50,6 +51,27 @@ FLAG_LABELS = {
     "alcohol_last_24h": "alcohol in the last 24 hours",
     "feeling_unwell": "feeling unwell today",
 }
+
+# What patients type for the yes/no answers, in a list's free text: it sets the answer.
+FLAG_NAMES = {
+    "pregnant": ("pregnant", "pregnancy", "may be pregnant", "hamile", "hamileyim", "gebe", "gebelik", "hamilelik"),
+    "breastfeeding": ("breastfeeding", "breast feeding", "nursing", "emziriyorum", "emzirme", "emziren"),
+    "trying_to_conceive": (
+        "trying to conceive",
+        "trying to get pregnant",
+        "planning a pregnancy",
+        "hamile kalmaya çalışıyorum",
+        "gebelik planlıyorum",
+        "bebek istiyoruz",
+    ),
+}
+
+
+def flag_named(text):
+    """The yes/no answer `text` names ("hamileyim" -> "pregnant"), or None."""
+    key = normalise(text)
+    return next((flag for flag, names in FLAG_NAMES.items() if key in {normalise(n) for n in names}), None)
+
 
 # Which vocabulary kinds each list of answers accepts.
 LIST_FIELDS = {
@@ -110,6 +132,22 @@ def normalise(text):
     text = unicodedata.normalize("NFKD", text.strip().translate(_TURKISH_I))
     text = "".join(char for char in text if not unicodedata.combining(char))
     return re.sub(r"[\s\-_]+", "_", text.casefold())
+
+
+# A dose, strength or frequency at the end of a medicine's name: "5 mg", "100mg", "75", "0,5 mg",
+# "1x1", "2 tablets a day". Only at the end, after a name, so a name with a number in it stays.
+_DOSE = re.compile(
+    r"(?:[\s_]+(?:\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|ug|g|ml|iu|ie|units?|%|mg/ml)?|\d+\s*x\s*\d+)"
+    r"(?:\b.*)?)$",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=20_000)
+def without_dose(text):
+    """`text` normalised with a trailing dose taken off, or "" if it had none."""
+    stripped = _DOSE.sub("", text.strip())
+    return normalise(stripped) if stripped and stripped != text.strip() else ""
 
 
 def duration_words(hours):
@@ -185,11 +223,16 @@ class KnowledgeBase:
         return self.terms[(kind, code)]
 
     def lookup(self, kinds, text):
-        key = normalise(text)
-        for kind in kinds:
-            code = self.names.get((kind, key))
-            if code is not None:
-                return kind, code
+        """The (kind, code) `text` names, or None. A dose written after a medicine ("Coumadin
+        5 mg", "Ecopirin 100") does not hide it: the name is looked up without the dose when
+        the whole text names nothing ("aspirin 100 mg" is itself a name, of prescribed aspirin)."""
+        for key in (normalise(text), without_dose(text)):
+            if not key:
+                continue
+            for kind in kinds:
+                code = self.names.get((kind, key))
+                if code is not None:
+                    return kind, code
         return None
 
     def members(self, kind, class_code):
@@ -416,7 +459,7 @@ def _unlisted(raw, kb, problems):
             continue
         for index, item in enumerate(items):
             field_name = f"unlisted.{name}[{index}]"
-            problem = unlisted_problem(item, kb)
+            problem = unlisted_problem(item, kb, listed_in=name)
             if problem:
                 problems.append(Problem(field_name, item, problem))
             else:
@@ -425,19 +468,29 @@ def _unlisted(raw, kb, problems):
     return tuple(sorted(set(entries), key=lambda entry: (entry[0], normalise(entry[1]), entry[1])))
 
 
-def unlisted_problem(text, kb):
-    """Why `text` cannot be kept as an unlisted answer, or "" if it can."""
+def unlisted_problem(text, kb, listed_in=None):
+    """Why `text` cannot be kept as an unlisted answer (of the list `listed_in`), or "" if it can.
+
+    A term the vocabulary knows is refused, naming the list where the rules read it: hidden here,
+    it would escape them. One exception: a medicine the medication list does not know may share
+    its name with an ingredient a patient can be allergic to (piroxicam); as a medication it is
+    still unknown, so it stays unlisted there rather than being sent to the allergies."""
     if not isinstance(text, str):
         return "must be text"
     if not text.strip():
         return "is blank: leave it out"
     if len(text.strip()) > UNLISTED_MAX_CHARS:
         return f"is longer than {UNLISTED_MAX_CHARS} characters: say it more briefly"
+    flag = flag_named(text)
+    if flag:
+        return f'"{text.strip()}" is the answer {flag!r}: set "{flag}": true instead'
     for name, kinds in UNLISTED_LISTS.items():
+        if listed_in == "medications" and name == "allergies":
+            continue
         found = kb.lookup(kinds, text)
         if found is not None:
             label = kb.term(*found).label
-            return f"is a known term ({label}): put it in {name}, where the rules read it"
+            return f'"{text.strip()}" is a known term ({label}): put it in {name}, where the rules read it'
     return ""
 
 
@@ -710,6 +763,8 @@ def compile_clause(clause):
         return lambda answers, kb, index: {Hit(kb.term(k, c).label, k, c) for k, c in answers.allergies} or None
     if key == "allergy_to_planned_ingredient":
         return lambda answers, kb, index: _planned_allergies(answers, kb) or None
+    if key == "allergy_shares_class_with_planned":
+        return lambda answers, kb, index: _class_allergies(answers, kb, value) or None
     if key in TERM_CLAUSES:
         answer_name = TERM_CLAUSES[key][0]
         return lambda answers, kb, index: set(index.by_list[answer_name].get(value, ())) or None
@@ -742,6 +797,22 @@ def _planned_allergies(answers, kb):
         Hit(f"allergy to {allergy} ({ingredient} planned)")
         for allergy, ingredient in allergy_conflicts(answers.allergies, answers.ingredients, kb)
     }
+
+
+def _class_allergies(answers, kb, class_code):
+    """An allergy to one member of `class_code` and another member planned (aspirin and
+    piroxicam, both NSAIDs), where neither is a class of the other (ingredient-allergy has those)."""
+    hits = set()
+    for kind, allergy in answers.allergies:
+        allergy_info = kb.terms.get(("ingredient", allergy)) if kind == "ingredient" else None
+        if allergy_info is None or class_code not in allergy_info.ancestors:
+            continue
+        for ingredient in answers.ingredients:
+            info = kb.terms[("ingredient", ingredient)]
+            related = allergy in info.ancestors or ingredient in allergy_info.ancestors
+            if class_code in info.ancestors and not related:
+                hits.add(Hit(f"allergy to {allergy_info.label} ({info.label} planned)"))
+    return hits
 
 
 def allergy_conflicts(allergies, ingredients, kb):
@@ -779,6 +850,8 @@ def clause_problems(clause, terms, path="when"):
         return problems
     if key in ("always", "any_allergy", "allergy_to_planned_ingredient", *TEMPLATE_CLAUSES):
         return [] if value is True else [f"{path}.{key}: must be true"]
+    if key == "allergy_shares_class_with_planned":
+        return [] if ("ingredient", value) in terms else [f"{path}.{key}: no ingredient class {value!r}"]
     if key == "flag":
         return [] if value in FLAGS else [f"{path}.flag: {value!r} is not one of {', '.join(FLAGS)}"]
     if key in ("age_below", "skin_type_at_least"):

@@ -6,6 +6,7 @@ or synonym, in any case, Turkish letters included) becomes that term, and the re
 as an unlisted answer that the practitioner must assess. Nothing typed is dropped.
 """
 
+import datetime
 import re
 
 from django import forms
@@ -13,7 +14,7 @@ from django import forms
 from . import engine
 from .models import PrescriberAnswer, PrescriberDecision
 from .selectors import clinic_today
-from .services import site_problem
+from .services import MIN_NOTE_CHARS, clearance_date_problem, site_problem
 
 SKIN_TYPES = [
     ("", "Not assessed"),
@@ -165,6 +166,24 @@ class ScreeningForm(forms.Form):
     def term_sections(self):
         return self.TERM_SECTIONS
 
+    def clean_on_date(self):
+        """The planned date lies within the time this screening stays current: a screening for a
+        day months ahead would be current now, and its age check would not be (a 17-year-old
+        screened for a date after her birthday, then booked before it)."""
+        from django.conf import settings
+
+        day = self.cleaned_data["on_date"]
+        today = clinic_today()
+        last = today + datetime.timedelta(days=settings.SCREENING_VALID_DAYS)
+        if day < today:
+            raise forms.ValidationError("The planned date is in the past: give the day of the treatment.")
+        if day > last:
+            raise forms.ValidationError(
+                f"A screening stays current for {settings.SCREENING_VALID_DAYS} days, until {last:%d %b %Y}: "
+                "plan a date by then, or screen again nearer the time."
+            )
+        return day
+
     def clean(self):
         data = super().clean()
         raw = {
@@ -182,6 +201,12 @@ class ScreeningForm(forms.Form):
         for name, kinds in TERM_LISTS.items():
             codes, free_text = self._typed(name, kinds)
             raw[name] = list(data.get(name, [])) + codes
+            for text in list(free_text):
+                # "hamileyim" typed among the conditions answers the pregnancy question.
+                flag = engine.flag_named(text)
+                if flag:
+                    raw[flag] = True
+                    free_text.remove(text)
             if free_text:
                 unlisted[name] = free_text
         if unlisted:
@@ -209,8 +234,12 @@ class ScreeningForm(forms.Form):
         codes, free_text = [], []
         for text in filter(None, typed):
             found = self.kb.lookup(kinds, text)
+            elsewhere = None if found else engine.unlisted_problem(text, self.kb, listed_in=name)
             if found is not None:
                 codes.append(found[1])
+            elif elsewhere and "known term" in elsewhere:
+                # Typed in the wrong box ("Advil" among the conditions): say where it goes.
+                self.add_error(f"{name}_other", elsewhere.replace(", where the rules read it", ""))
             elif name not in engine.UNLISTED_LISTS:
                 close = self.kb.suggestions(kinds, text)
                 hint = f' Did you mean "{self.term_label(kinds, close[0])}"?' if close else ""
@@ -230,6 +259,13 @@ class ScreeningForm(forms.Form):
             if (kind, code) in self.kb.terms:
                 return self.kb.terms[(kind, code)].label
         return code
+
+
+COMMENT_LABELS = {
+    ("specialist_clearance",): "What the clearance says",
+    ("site_excluded",): "Where the affected skin is",
+    ("site_excluded", "specialist_clearance"): "What the clearance says, or where the affected skin is",
+}
 
 
 class DecisionForm(forms.Form):
@@ -277,7 +313,7 @@ class DecisionForm(forms.Form):
                         label="Affected site", choices=area_choices, required=False
                     )
                 self.fields[f"override_{key}_comment"] = forms.CharField(
-                    label="What the clearance says, or where the affected skin is",
+                    label=COMMENT_LABELS[tuple(sorted(finding.override_reasons))],
                     required=False,
                     max_length=500,
                     widget=forms.TextInput(attrs={"autocomplete": "off"}),
@@ -314,16 +350,24 @@ class DecisionForm(forms.Form):
                 if comment:
                     self.add_error(f"override_{key}", "Choose a reason, or clear the comment.")
                 continue
-            if not comment:
-                self.add_error(f"override_{key}_comment", "Say why: an override needs a note.")
+            if len(comment) < MIN_NOTE_CHARS:
+                self.add_error(f"override_{key}_comment", "Say why: an override needs a note of a few words.")
             if reason == "specialist_clearance":
-                if not (data.get(f"override_{key}_who") or "").strip():
+                if len((data.get(f"override_{key}_who") or "").strip()) < 3:
                     self.add_error(f"override_{key}_who", "Name who gave the clearance.")
                 cleared = data.get(f"override_{key}_date")
                 if cleared is None and f"override_{key}_date" not in self.errors:
                     self.add_error(f"override_{key}_date", "Give the date of the clearance.")
-                elif cleared is not None and cleared > today:
-                    self.add_error(f"override_{key}_date", "A clearance cannot be dated in the future.")
+                elif cleared is not None:
+                    problem = clearance_date_problem(cleared, today)
+                    if problem:
+                        self.add_error(f"override_{key}_date", problem)
+            # Overriding a finding about a blood thinner or an immunosuppressant rests on what
+            # the prescriber decided: that must be recorded first.
+            for code, label in finding.prescriber:
+                unasked = (data.get(f"rx_{code}") or PrescriberAnswer.NOT_ASKED) == PrescriberAnswer.NOT_ASKED
+                if unasked and f"rx_{code}" in self.fields:
+                    self.add_error(f"rx_{code}", f"Record the prescriber's decision on {label} before overriding.")
             if reason == "site_excluded":
                 problem = site_problem(data.get(f"override_{key}_site"), self.planned_areas, self.kb)
                 if problem:

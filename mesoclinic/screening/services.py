@@ -17,6 +17,17 @@ from . import engine
 from .knowledge import knowledge_base
 from .models import Outcome, PrescriberAnswer, PrescriberDecision, Screening, ScreeningKind
 
+MIN_NOTE_CHARS = 10  # "ok" is not a record of why an override was made
+CLEARANCE_VALID_DAYS = 365  # a specialist's clearance older than a year no longer speaks for today
+
+
+def clearance_date_problem(cleared, today):
+    if cleared > today:
+        return "A clearance cannot be dated in the future."
+    if (today - cleared).days > CLEARANCE_VALID_DAYS:
+        return "The clearance is more than a year old: ask the specialist again."
+    return ""
+
 
 def outcome_of(findings, decisions):
     """Deferred while any critical finding stands; overridden if all were overridden."""
@@ -45,17 +56,18 @@ def override_problem(finding, decision, planned_areas, kb, today=None):
     if reason not in allowed:
         words = " or ".join(engine.OVERRIDE_REASONS[code].lower() for code in allowed)
         return f"“{title}” may be overridden only with {words}."
-    if not (decision.get("comment") or "").strip():
-        return f"The override of “{title}” needs a note."
+    if len((decision.get("comment") or "").strip()) < MIN_NOTE_CHARS:
+        return f"The override of “{title}” needs a note of a few words."
     if reason == "specialist_clearance":
-        if not (decision.get("cleared_by") or "").strip():
+        if len((decision.get("cleared_by") or "").strip()) < 3:
             return f"The override of “{title}” must name who gave the clearance."
         try:
             cleared = datetime.date.fromisoformat(decision.get("cleared_on") or "")
         except ValueError:
             return f"The override of “{title}” needs the date of the clearance."
-        if today is not None and cleared > today:
-            return f"The clearance for “{title}” cannot be dated in the future."
+        problem = clearance_date_problem(cleared, today) if today is not None else ""
+        if problem:
+            return f"“{title}”: {problem}"
     if reason == "site_excluded":
         problem = site_problem(decision.get("site"), planned_areas, kb)
         if problem:
@@ -150,6 +162,17 @@ def screening_record(
     check_decisions(result.findings, decisions, kb=kb, planned_areas=answers.areas, today=timezone.localdate())
     prescriber = prescriber or []
     check_prescriber_decisions(result, prescriber)
+    answered = {a["medication"] for a in prescriber if a["answer"] != PrescriberAnswer.NOT_ASKED}
+    overridden = {d.get("key", d["rule"]) for d in decisions if d["decision"] == "overridden"}
+    unasked = [
+        f"Record the prescriber's decision on {label} before overriding “{finding.title}”."
+        for finding in result.findings
+        if finding.key in overridden and kind == ScreeningKind.CONSULTATION
+        for code, label in finding.prescriber
+        if code not in answered
+    ]
+    if unasked:
+        raise ValidationError(unasked)
     screening = Screening.objects.create(
         patient=patient,
         kind=kind,

@@ -88,7 +88,9 @@ def product_allergy_problems(session, lots):
     if screening is None or not lots:
         return []
     kb = knowledge_base()
-    allergy_rules = {r.code for r in kb.rules if "allergy_to_planned_ingredient" in r.when}
+    allergy_rules = {
+        r.code for r in kb.rules if {"allergy_to_planned_ingredient", "allergy_shares_class_with_planned"} & set(r.when)
+    }
     base = {name: value for name, value in screening.answers.items() if value is not None}
     problems = []
     for index, lot in enumerate(lots, start=1):
@@ -99,12 +101,13 @@ def product_allergy_problems(session, lots):
             answers = engine.parse_answers({**base, "ingredients": codes}, kb)
         except engine.InvalidAnswers:
             continue  # the screening no longer fits the vocabulary: the re-check said so already
-        if any(f.rule in allergy_rules for f in engine.evaluate(answers, kb).findings):
+        found = [f for f in engine.evaluate(answers, kb).findings if f.rule in allergy_rules]
+        if found:
             conflicts = engine.allergy_conflicts(answers.allergies, answers.ingredients, kb)
             what = "; ".join(
                 f"it contains {ingredient} and the patient is allergic to {allergy}"
                 for allergy, ingredient in conflicts
-            )
+            ) or "; ".join(f"{f.title}: {', '.join(f.matched)}" for f in found)
             problems.append(f"Product {index} ({lot.product}): {what}. It must not be used.")
     return problems
 

@@ -70,6 +70,15 @@ TOO_SOON = (
 )
 
 
+def minor_problem(patient, day):
+    """Treatment is for adults (basaksehir-2025): no session on a day the patient is under 18,
+    whatever the screening's planned date said. Not a clinical detail: the front desk has the
+    date of birth."""
+    if patient.age_on(day) < 18:
+        return f"The patient is under 18 on {day:%d %b %Y}: treatment is for adults only."
+    return ""
+
+
 def preparation_notice(plan, starts, now=None):
     """For each start (aware datetimes): the notice the patient's preparation needs if the
     session leaves less than that, else 0. Said to the clinic admin without clinical detail."""
@@ -111,6 +120,10 @@ def series_proposal(*, plan, practitioner, room, first_local, chosen=None, now=N
         chosen=chosen,
         min_gap_days=plan.minimum_spacing_days,
     )
+    for proposal in proposals:
+        problem = minor_problem(plan.patient, proposal.wanted.date())
+        if problem:
+            proposal.problems.append(problem)
     timed = [p for p in proposals if p.starts_at is not None]
     for proposal, hours in zip(timed, preparation_notice(plan, [p.starts_at for p in timed], now), strict=True):
         proposal.too_soon_hours = hours
@@ -164,6 +177,12 @@ def series_book(
         zone=zone,
     )
     first_sequence = booked_count(plan) + 1
+    for offset, start in enumerate(moments):
+        problem = minor_problem(plan.patient, scheduling.wall_clock(start, zone).date())
+        if problem:
+            problems.append(f"Session {first_sequence + offset}: {problem}")
+    if problems:
+        raise SchedulingConflict(problems)
     notices = preparation_notice(plan, moments, now)
     if any(notices) and not too_soon_confirmed:
         late = ", ".join(str(first_sequence + i) for i, hours in enumerate(notices) if hours)
@@ -243,6 +262,9 @@ def session_move(*, session, new_local, by, following=False, note="", now=None) 
     problems = []
     for item, start in zip(group, new_starts, strict=True):
         found = availability.problems(start, start + item.duration, ignore=moving)
+        minor = minor_problem(session.patient, scheduling.wall_clock(start, zone).date())
+        if minor:
+            found = [*found, minor]
         if found:
             problems.append(f"Session {item.sequence}: {' '.join(found)}")
     if problems:

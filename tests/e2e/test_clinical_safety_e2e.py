@@ -62,7 +62,7 @@ def test_warfarin_and_ibuprofen_for_a_facial_treatment_next_week(page, screensho
     facial.get_by_label("Override reason").select_option("specialist_clearance")
     facial.get_by_label("Cleared by (name, speciality)").fill("Dr. Selim Kaya, cardiology")
     facial.get_by_label("Cleared on").fill(today.isoformat())
-    facial.get_by_label("What the clearance says, or where the affected skin is").fill(
+    facial.get_by_label("What the clearance says").fill(
         "Agrees to facial treatment with warfarin paused for the 5 days before each session."
     )
     for box in findings.get_by_label(ACKNOWLEDGE).all():

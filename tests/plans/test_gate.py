@@ -96,7 +96,7 @@ def test_a_site_override_stops_counting_when_the_plan_treats_that_site(patient, 
 def test_a_screening_that_did_not_cover_the_plan_closes_the_gate(hair_plan, alice):
     screen_patient(hair_plan.patient, alice, areas=["face"], ingredients=["hyaluronic_acid"])
     sign(hair_plan, alice)
-    assert "did not cover area scalp" in reasons(hair_plan)
+    assert "did not cover area Scalp" in reasons(hair_plan)
 
 
 def test_an_allergy_to_an_ingredient_in_the_cocktail_closes_the_gate(patient, alice):
@@ -113,7 +113,7 @@ def test_an_allergy_the_screening_never_saw_against_the_cocktail_is_caught_by_th
     screen_patient(patient, alice, allergies=["lidocaine"], areas=["face"], ingredients=["hyaluronic_acid"])
     sign(plan, alice)
     found = reasons(plan)
-    assert "Critical for this plan" in found and "ingredient lidocaine" in found
+    assert "Critical for this plan" in found and "ingredient Lidocaine" in found
 
 
 def test_a_facial_plan_for_a_diabetic_is_critical_for_that_plan(patient, alice):
@@ -153,7 +153,7 @@ def test_a_products_ingredients_are_checked_against_allergies_at_the_gate(patien
     screen_patient(patient, alice, allergies=["local_anaesthetic"], **covering(plan))
     sign(plan, alice)
     found = reasons(plan)
-    assert "ingredient lidocaine" in found  # the screening never saw the product's lidocaine
+    assert "ingredient Lidocaine" in found  # the screening never saw the product's lidocaine
     assert "Allergy to a planned ingredient" in found
 
 
@@ -176,3 +176,20 @@ def test_a_crafted_post_cannot_skip_the_gate(alice_client, hair_plan):
 def test_only_practitioners_may_activate(sam_client, pat_client, hair_plan):
     assert sam_client.post(reverse("plans:activate", args=[hair_plan.pk])).status_code == 403
     assert pat_client.post(reverse("plans:activate", args=[hair_plan.pk])).status_code == 404
+
+
+def test_the_plan_page_tells_what_the_newest_screening_tells_the_patient(alice_client, hair_plan, alice):
+    """Activated on one screening, re-screened later with warfarin: the plan page shows the
+    instructions the reminders now send (the newest screening's), and says why."""
+    screen_patient(hair_plan.patient, alice, **covering(hair_plan))
+    sign(hair_plan, alice)
+    services.plan_activate(plan=hair_plan, by=alice)
+    screen_patient(
+        hair_plan.patient,
+        alice,
+        prescriber={"warfarin": ("pause", 4, "Dr. Kaya")},
+        **covering(hair_plan, medications=["warfarin"]),
+    )
+    page = alice_client.get(hair_plan.get_absolute_url()).content.decode()
+    assert "Pause warfarin 4 days before each session, as agreed with Dr. Kaya" in page
+    assert "now gives the patient&#x27;s instructions" in page or "now gives the patient's instructions" in page

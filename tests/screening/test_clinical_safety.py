@@ -159,6 +159,7 @@ OVERRIDE_MATRIX = {
     "facial-blood-thinner": ["specialist_clearance"],
     "active-skin-infection": ["site_excluded"],
     "chronic-skin-condition": ["site_excluded", "specialist_clearance"],
+    "nsaid-cross-allergy": ["specialist_clearance"],
 }
 
 
@@ -308,3 +309,78 @@ def test_an_nsaid_allergy_meets_an_anti_inflammatory_in_the_cocktail(kb):
 def test_a_local_anaesthetic_allergy_meets_emla_and_its_parts(kb):
     for allergy, planned in (("lidocaine", "emla"), ("emla", "prilocaine"), ("local_anaesthetic", "benzocaine")):
         assert "ingredient-allergy" in rules_of(screen(kb, allergies=[allergy], ingredients=[planned])), allergy
+
+
+# --- What the field test found -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("Coumadin 5 mg", "warfarin"),
+        ("Plavix 75", "clopidogrel"),
+        ("Ecopirin 100", "aspirin_prescribed"),
+        ("Coraspin 100 mg", "aspirin_prescribed"),
+        ("aspirin 100 mg", "aspirin_prescribed"),  # itself a name: low-dose, prescribed
+        ("ibuprofen 400 mg", "ibuprofen"),
+        ("Majezik 100mg", "flurbiprofen"),
+        ("Arveles 25 mg", "dexketoprofen"),
+        ("Glifor 1000 2x1", "metformin"),
+        ("metotreksat", "methotrexate"),
+        ("varfarin sodyum", "warfarin"),
+        ("DİKLOFENAK", "diclofenac"),
+        ("naproksen", "naproxen"),
+    ],
+)
+def test_a_dose_or_a_turkish_generic_name_does_not_hide_a_medicine(kb, typed, code):
+    assert kb.lookup(("medication",), typed) == ("medication", code)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kind", "code"),
+    [
+        ("hemofili", "condition", "hemophilia"),
+        ("kalp yetmezliği", "condition", "heart_failure"),
+        ("tip 2 diyabet", "condition", "diabetes"),
+        ("lateks", "allergen", "latex"),
+        ("NİKEL", "allergen", "nickel"),
+    ],
+)
+def test_turkish_conditions_and_allergens_are_known(kb, typed, kind, code):
+    assert kb.lookup((kind,), typed) == (kind, code)
+
+
+def test_a_yes_or_no_answer_typed_as_free_text_is_refused_as_unlisted(kb):
+    with pytest.raises(engine.InvalidAnswers, match="is the answer 'pregnant'"):
+        engine.parse_answers(answers(unlisted={"conditions": ["hamileyim"]}), kb)
+
+
+def test_a_medicine_named_like_an_allergen_stays_an_unlisted_medication(kb):
+    """Piroxicam is an ingredient a patient can be allergic to, not a medication the vocabulary
+    knows: typed as a medication it is kept (and warned about), not sent to the allergies."""
+    result = screen(kb, unlisted={"medications": ["piroxicam"]})
+    assert [f.title for f in result.findings if f.rule == "unlisted-answer"] == ["piroxicam: not covered by the rules"]
+
+
+def test_skin_rejuvenation_of_the_abdomen_is_not_facial_treatment(kb):
+    result = screen(kb, medications=["warfarin"], indication="skin_rejuvenation", areas=["abdomen"])
+    assert "facial-blood-thinner" not in rules_of(result)
+    assert "facial-blood-thinner" in rules_of(screen(kb, medications=["warfarin"], areas=["hands"]))
+
+
+def test_an_old_or_anonymous_clearance_is_not_a_clearance(kb):
+    import datetime
+
+    from mesoclinic.screening.services import override_problem
+
+    today = datetime.date(2026, 12, 1)
+    finding = {"rule": "keloid-tendency", "title": "Keloid tendency"}
+    base = {"reason": "specialist_clearance", "cleared_by": "Dr. Ada Yıldız", "comment": "Letter on file, 2 pages."}
+    assert override_problem(finding, {**base, "cleared_on": "2026-11-20"}, set(), kb, today) == ""
+    assert "more than a year old" in override_problem(finding, {**base, "cleared_on": "2015-01-01"}, set(), kb, today)
+    assert "name who" in override_problem(
+        finding, {**base, "cleared_by": "x", "cleared_on": "2026-11-20"}, set(), kb, today
+    )
+    assert "a note of a few words" in override_problem(
+        finding, {**base, "comment": "ok", "cleared_on": "2026-11-20"}, set(), kb, today
+    )

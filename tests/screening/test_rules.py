@@ -45,6 +45,11 @@ RULES = {
         {"allergies": ["lidocaine"], "ingredients": ["lidocaine", "hyaluronic_acid"]},
         {"allergies": ["lidocaine"], "ingredients": ["hyaluronic_acid"]},
     ),
+    "nsaid-cross-allergy": (
+        {"allergies": ["aspirin"], "ingredients": ["piroxicam"]},
+        {"allergies": ["Majezik"], "ingredients": ["diclofenac"]},
+        {"allergies": ["lidocaine"], "ingredients": ["piroxicam"]},
+    ),
     "chronic-skin-condition": (
         {"conditions": ["chronic_skin_condition"]},
         {"conditions": ["rosacea"]},

@@ -14,8 +14,8 @@ from mesoclinic.screening.selectors import screening_status
 pytestmark = pytest.mark.django_db
 
 
-# Far enough ahead that every preparation hold can be kept; tests of the time left use their own dates.
-IN_A_MONTH = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+# Far enough ahead that every hold can be kept, and within the 30 days a screening stays current.
+IN_A_MONTH = (datetime.date.today() + datetime.timedelta(days=20)).isoformat()
 
 
 def form_data(**fields):
@@ -343,3 +343,50 @@ def test_a_clearance_dated_in_the_future_is_refused(alice_client, patient):
         },
     )
     assert "A clearance cannot be dated in the future." in alice_client.post(url, data).content.decode()
+
+
+def test_a_pregnancy_typed_among_the_conditions_answers_the_pregnancy_question(alice_client, patient):
+    page = alice_client.post(
+        reverse("screening:evaluate", args=[patient.pk]), form_data(conditions_other="hamileyim")
+    ).content.decode()
+    assert "Defer treatment" in page and "Pregnancy" in page
+    assert "not covered by the rules" not in page
+
+
+def test_a_medication_typed_among_the_conditions_says_where_it_goes(alice_client, patient):
+    page = alice_client.post(
+        reverse("screening:evaluate", args=[patient.pk]), form_data(conditions_other="Advil")
+    ).content.decode()
+    assert "&quot;Advil&quot; is a known term (ibuprofen): put it in medications" in page
+
+
+@pytest.mark.parametrize(("days", "message"), [(-1, "in the past"), (31, "stays current for 30 days")])
+def test_the_planned_date_lies_within_the_screenings_validity(alice_client, patient, days, message):
+    """A 17-year-old screened for a date after her birthday would be clear for the sessions
+    before it: the planned date must fall in the screening's own 30 days."""
+    from mesoclinic.screening.selectors import clinic_today
+
+    day = (clinic_today() + datetime.timedelta(days=days)).isoformat()  # the clinic's day, not the server's
+    page = alice_client.post(reverse("screening:new", args=[patient.pk]), form_data(on_date=day)).content.decode()
+    assert message in page
+    assert not Screening.objects.exists()
+
+
+def test_an_override_about_a_blood_thinner_needs_the_prescribers_decision_first(alice_client, patient):
+    url = reverse("screening:new", args=[patient.pk])
+    data = form_data(
+        medications=["warfarin", "clopidogrel"],
+        areas=["face"],
+        **{
+            "ack_blood-thinners": "on",
+            "override_facial-blood-thinner": "specialist_clearance",
+            "override_facial-blood-thinner_who": "Dr. Selim Kaya, cardiology",
+            "override_facial-blood-thinner_date": datetime.date.today().isoformat(),
+            "override_facial-blood-thinner_comment": "Agrees to facial treatment with a pause.",
+        },
+        **rx("warfarin"),
+    )
+    page = alice_client.post(url, data).content.decode()
+    assert "Record the prescriber&#x27;s decision on clopidogrel before overriding." in page
+    assert not Screening.objects.exists()
+    assert alice_client.post(url, {**data, **rx("clopidogrel", answer="continue")}).status_code == 302

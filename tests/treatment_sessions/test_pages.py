@@ -257,3 +257,31 @@ def test_the_session_history_speaks_in_clinic_time_and_words(alice_client, cellu
     assert f"Moved from {day} 10:00 to {day} 11:30" in moved[-1]["lines"]
     cancelled = alice_client.get(second.get_absolute_url()).context["history"]
     assert cancelled[-1]["lines"] == ["Status: Scheduled → Cancelled", "Note: Cancelled: Patient away"]
+
+
+def test_no_session_is_booked_on_a_day_the_patient_is_still_under_18(sam_client, clinic, alice, room):
+    """Screened for a date after her 18th birthday, the patient is clear; a session before the
+    birthday is refused at booking, whatever the screening said (the re-check would stop it
+    too, but nothing should be booked that cannot go ahead)."""
+    from mesoclinic.plans.services import plan_activate
+    from tests.plans.conftest import covering, make_plan, screen_patient, sign
+
+    today = datetime.date.today()
+    birthday = today + datetime.timedelta(days=10)
+    patient = PatientFactory(date_of_birth=birthday.replace(year=birthday.year - 18))
+    plan = make_plan(patient, alice, "cellulite", sessions_planned=2, intervals=[14])
+    screen_patient(patient, alice, on_date=(birthday + datetime.timedelta(days=1)).isoformat(), **covering(plan))
+    sign(plan, alice)
+    plan = plan_activate(plan=plan, by=alice)
+    url = reverse("treatment_sessions:book", args=[plan.pk])
+    day = today + datetime.timedelta(days=3)
+    while day.weekday() == 6:
+        day += datetime.timedelta(days=1)
+    proposed = sam_client.post(url, start_data(alice, room, day, action="propose"))
+    first, second = proposed.context["proposals"]
+    assert not first.ok and "under 18" in " ".join(first.problems)
+    assert second.ok  # a fortnight later she is 18
+    times = {f"session_{p.sequence}": p.wanted.strftime("%Y-%m-%dT%H:%M") for p in (first, second)}
+    refused = sam_client.post(url, start_data(alice, room, day, action="book", too_soon_confirmed="on", **times))
+    assert "under 18" in refused.content.decode()
+    assert not TreatmentSession.objects.filter(plan=plan).exists()

@@ -124,6 +124,14 @@ def override_condition(code):
 
 
 @register.filter
+def patient_name(label):
+    """A medicine's name as a sentence carries it: 'aspirin (ask what for)' -> 'aspirin'."""
+    from mesoclinic.screening.instructions import sentence_name
+
+    return sentence_name(label)
+
+
+@register.filter
 def slug_id(key):
     """A finding key ('unlisted-answer:conditions:epilepsy') made safe for an HTML id."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", str(key))
