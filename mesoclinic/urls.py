@@ -26,6 +26,5 @@ urlpatterns = [
 if settings.BENCHMARK_VIEWS:
     urlpatterns.append(path("bench/bare", core_views.bench_bare))
 
-handler403 = "mesoclinic.core.errors.permission_denied"
-handler404 = "mesoclinic.core.errors.page_not_found"
-handler500 = "mesoclinic.core.errors.server_error"
+# Django's own error handlers render templates/403.html, 404.html and 500.html: the app's look.
+# The 500 page takes no context and no database, which may be what failed.

@@ -5,6 +5,9 @@ Changes are recorded by django-auditlog from model signals (register models with
 only the view knows which page was read.
 """
 
+import contextlib
+
+from auditlog.context import auditlog_value, set_actor
 from auditlog.registry import auditlog
 from django.contrib.contenttypes.models import ContentType
 
@@ -21,6 +24,19 @@ class PatientDataMixin:
             "patient_id": getattr(self, self.audit_patient_field),
             "label": str(self._meta.verbose_name),
         }
+
+
+@contextlib.contextmanager
+def acting_as(user):
+    """Changes made inside are recorded as `user`'s. A request already names its user (and its
+    address) through auditlog's middleware; a service called from a task or a command does not,
+    and a cancelled session must still say who cancelled it."""
+    current = auditlog_value.get(None) or {}
+    if current.get("actor") is not None or user is None:
+        yield
+        return
+    with set_actor(user):
+        yield
 
 
 def track(model, **options):

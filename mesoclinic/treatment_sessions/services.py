@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from mesoclinic.core.audit import acting_as
 from mesoclinic.core.models import Role
 from mesoclinic.screening.engine import duration_words
 from mesoclinic.screening.instructions import too_late
@@ -308,10 +309,12 @@ def spacing_flags_for(plan, zone=None):
 
 
 def _cancel(sessions, reason, by, status=SessionStatus.CANCELLED):
-    for item in sessions:
-        item.status = status
-        item.change_note = (reason or status.label)[:200]
-        item.save(update_fields=["status", "change_note", "updated_at"])
+    """Cancel (or mark no-show) `sessions`; the audit trail records `by` as who did it."""
+    with acting_as(by):
+        for item in sessions:
+            item.status = status
+            item.change_note = (reason or status.label)[:200]
+            item.save(update_fields=["status", "change_note", "updated_at"])
     _sessions_changed(sessions)
     return len(sessions)
 

@@ -23,6 +23,14 @@ VERDICT = {
 OUTCOME_CSS = {"clear": "clear", "caution": "caution", "overridden": "caution", "deferred": "defer"}
 
 
+@register.simple_tag(takes_context=True)
+def page_query(context, number):
+    """'?status=failed&page=3': another page of the same list, every filter of the request kept."""
+    query = context["request"].GET.copy()
+    query["page"] = number
+    return "?" + query.urlencode()
+
+
 @register.filter
 def severity_label(severity):
     return SEVERITY.get(severity, (severity, ""))[0]
