@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mesoclinic_bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser setup run test test-fast lint format migrations-check messages bench ci clean
+.PHONY: help install browser setup run test test-fast lint format migrations-check messages bench ci clean requirements
 
 help:
 	@echo "make run        set everything up and serve the demo clinic on http://$(HOST):$(PORT)"
@@ -18,11 +18,20 @@ help:
 	@echo "make test-fast  the suite without the browser and worker tests"
 	@echo "make lint       ruff check and format check, migrations check"
 	@echo "make bench      benchmarks on PostgreSQL at scale (BENCH_DATABASE_URL)"
+	@echo "make requirements  recompile the pinned requirements from requirements*.in"
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $@
+
+# The pinned files are compiled from the short lists of direct dependencies in the .in files.
+# `make requirements` after editing a .in file; `make requirements UPGRADE=1` to take new releases.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make requirements" $(BIN)/pip-compile --quiet --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade)
+requirements: $(BIN)/.installed
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -48,11 +57,16 @@ run: setup
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
+# The fast part runs on every core (pytest-xdist: one database per process); the browser and
+# real-worker tests share one Celery broker and the machine's screen time, so they run alone.
+FAST ?= not e2e and not worker
+JOBS ?= auto
 test: install browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(JOBS) -m "$(FAST)"
+	$(PY) -m pytest -m "e2e or worker"
 
 test-fast: install
-	$(PY) -m pytest -m "not e2e and not worker"
+	$(PY) -m pytest -n $(JOBS) -m "$(FAST)"
 
 lint: install
 	$(BIN)/ruff check .

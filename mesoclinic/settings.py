@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "mesoclinic.plans",
     "mesoclinic.treatment_sessions",
     "mesoclinic.aftercare",
+    "mesoclinic.desk",
 ]
 
 MIDDLEWARE = [
@@ -311,6 +312,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-reminders": {"task": "reminders.sweep", "schedule": 60.0},
+    "sweep-aftercare-sheets": {"task": "aftercare.sweep_missing_sheets", "schedule": 300.0},
     "purge-expired-sessions": {"task": "core.purge_expired_sessions", "schedule": 6 * 60 * 60},
 }
 

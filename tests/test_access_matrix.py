@@ -7,56 +7,32 @@ import io
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from PIL import Image
 
 from mesoclinic.aftercare.services import link_create, sheet_for
 from mesoclinic.core.models import WorkingHours
 from mesoclinic.plans.models import Consent
-from mesoclinic.treatment_sessions.feeds import feed_create
 from mesoclinic.treatment_sessions.models import SessionPhoto
-from tests.aftercare.conftest import signed_session
-from tests.factories import PatientFactory
-from tests.plans.conftest import screen_patient as screened
+from mesoclinic.treatment_sessions.scheduling.feeds import feed_create
+from tests.builders import PatientFactory, screened, signed_session
 
 pytestmark = pytest.mark.django_db
 
 P, S, T, A = "practitioner", "scheduler", "patient", "anonymous"
-STAFF, CLINICAL, ADMIN = {P, S}, {P}, {S}
 
-# Who may open each page; everyone else gets 403 or 404 (anonymous: the login page).
-POLICY = {
-    "home": {P, S, T},
-    "healthz": {P, S, T, A},
+# Django's own views declare nothing; who may use them. Every view of ours declares its roles
+# with core.permissions.allow, and that declaration is what this test holds it to.
+DJANGO_VIEWS = {
     "login": {A},
+    "logout": {P, S, T},
     "password_change": {P, S, T},
     "password_change_done": {P, S, T},
-    "core:setup": ADMIN,
-    "core:setup_clinic": ADMIN,
-    "core:setup_hours": ADMIN,
-    "core:setup_closures": ADMIN,
-    "core:setup_rooms": ADMIN,
-    "core:setup_practitioner": ADMIN,
-    "patients:list": STAFF,
-    "patients:create": STAFF,
-    "patients:detail": STAFF,
-    "patients:edit": STAFF,
-    "patients:access_history": CLINICAL,
-    "treatment_sessions:calendar": STAFF,
-    "treatment_sessions:calendar_week_for": STAFF,
-    "treatment_sessions:to_book": STAFF,
-    "treatment_sessions:book": STAFF,
-    "treatment_sessions:session": STAFF,
-    "treatment_sessions:move": STAFF,
-    "treatment_sessions:cancel": STAFF,
-    "treatment_sessions:patient_ics": STAFF,
-    "treatment_sessions:outbox": STAFF,
-    "treatment_sessions:no_show": STAFF,
-    "treatment_sessions:feed": {P, S, T, A},  # the secret is the URL
-    "aftercare:mine": {T},
-    "aftercare:link": {P, S, T, A},
-    "aftercare:link_pdf": {P, S, T, A},  # the secret is the URL
 }
+# Medical history is for practitioners only: whatever a view declares in these namespaces.
+CLINICAL_NAMESPACES = ("screening:", "plans:", "session_day:", "photos:")
+
+
 POST_ONLY = {
     "logout",
     "screening:evaluate",
@@ -67,13 +43,14 @@ POST_ONLY = {
     "plans:consent_withdraw",
     "aftercare:revoke",
     "screening:prescriber_decision",
-    "treatment_sessions:addendum",
-    "treatment_sessions:no_show",
+    "session_day:addendum",
+    "scheduling:no_show",
 }
 
 
-def url_names():
-    names = []
+def _patterns():
+    """(name, URLPattern) for every named URL of the app (the admin has its own permissions)."""
+    found = []
 
     def walk(patterns, namespace=""):
         for pattern in patterns:
@@ -82,10 +59,14 @@ def url_names():
                     continue
                 walk(pattern.url_patterns, pattern.namespace or namespace)
             elif isinstance(pattern, URLPattern) and pattern.name:
-                names.append(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+                found.append((f"{namespace}:{pattern.name}" if namespace else pattern.name, pattern))
 
     walk(get_resolver().url_patterns)
-    return names
+    return found
+
+
+def url_names():
+    return [name for name, _ in _patterns()]
 
 
 @pytest.fixture
@@ -118,7 +99,7 @@ def world(clinic, alice, sam, pat, room):
         "done": done,
         "plan": done.plan,
         "consent": consent,
-        "screening": done.day_check,
+        "screening": done.recheck,
         "photo": photo,
         "sheet": sheet,
         "own_sheet": own_sheet,
@@ -137,7 +118,7 @@ def args_for(name, world, alice):
     product, _ = Product.objects.get_or_create(name="Matrix", manufacturer="Test")
     by_name = {
         "core:setup_practitioner": [alice.pk],
-        "patients:detail": [world["patient"].pk],
+        "desk:patient": [world["patient"].pk],
         "patients:edit": [world["patient"].pk],
         "patients:access_history": [world["patient"].pk],
         "screening:new": [world["patient"].pk],
@@ -161,10 +142,10 @@ def args_for(name, world, alice):
         "plans:consent_withdraw": [world["consent"].pk],
         "plans:protocol": ["cellulite"],
         "plans:product_edit": [product.pk],
-        "treatment_sessions:calendar_week_for": ["practitioner", alice.pk, datetime.date.today().isoformat()],
-        "treatment_sessions:feed": [world["feed"]],
-        "treatment_sessions:book": [world["plan"].pk],
-        "treatment_sessions:patient_ics": [world["patient"].pk],
+        "scheduling:calendar_week_for": ["practitioner", alice.pk, datetime.date.today().isoformat()],
+        "scheduling:feed": [world["feed"]],
+        "scheduling:book": [world["plan"].pk],
+        "scheduling:patient_ics": [world["patient"].pk],
         "photos:file": [world["photo"].pk],
         "photos:thumbnail": [world["photo"].pk],
         "photos:compare": [world["patient"].pk],
@@ -176,12 +157,13 @@ def args_for(name, world, alice):
     }
     if name in by_name:
         return by_name[name]
-    if name.startswith(("treatment_sessions:", "photos:")) and name not in (
-        "treatment_sessions:today",
-        "treatment_sessions:calendar",
-        "treatment_sessions:to_book",
-        "treatment_sessions:feed_settings",
-        "treatment_sessions:outbox",
+    if name.startswith(("treatment_sessions:", "scheduling:", "session_day:", "photos:")) and name not in (
+        "session_day:today",
+        "session_day:recall",
+        "session_day:recall_export",
+        "scheduling:calendar",
+        "scheduling:to_book",
+        "scheduling:feed_settings",
     ):
         return [world["session"].pk]
     return []
@@ -204,7 +186,10 @@ def test_every_url_as_every_role(world, alice, sam, pat):
         if name == "logout":
             continue  # it would sign the clients out; tested with the CSRF checks below
         url = reverse(name, args=args_for(name, world, alice))
-        allowed = POLICY.get(name, CLINICAL)
+        view = resolve(url).func
+        allowed = DJANGO_VIEWS.get(name) or set(view.allowed_roles)
+        if getattr(view, "shows_record", False):
+            allowed.discard(T)  # the record is another patient's: to this patient it does not exist
         for role, client in by_role.items():
             method = "post" if name in POST_ONLY else "get"
             response = getattr(client, method)(url)
@@ -220,10 +205,27 @@ def test_every_url_as_every_role(world, alice, sam, pat):
                     problems.append(f"anonymous {method.upper()} {url}: {code}, expected the login page")
             elif name == "login":
                 continue  # signed-in users are sent on to their start page
+            elif role == T and getattr(view, "shows_record", False) and code != 404:
+                problems.append(f"patient {method.upper()} {url}: {code}, expected 404 (another patient's record)")
             elif code not in (403, 404):
                 problems.append(f"{role} {method.upper()} {url}: {code}, expected 403 or 404")
     print(f"access matrix: {len(names)} URL patterns x {len(by_role)} roles = {checked} requests")
     assert not problems, "\n".join(problems)
+
+
+def test_every_view_declares_its_roles_and_clinical_pages_are_for_practitioners():
+    undeclared, too_open = [], []
+    for name in url_names():
+        if name in DJANGO_VIEWS:
+            continue
+        pattern = next(p for p in _patterns() if p[0] == name)[1]
+        roles = getattr(pattern.callback, "allowed_roles", None)
+        if roles is None:
+            undeclared.append(name)
+        elif name.startswith(CLINICAL_NAMESPACES) and set(roles) != {P}:
+            too_open.append(f"{name}: {sorted(roles)}")
+    assert not undeclared, f"views without @allow: {undeclared}"
+    assert not too_open, too_open
 
 
 def test_a_patient_reads_her_own_sheet_but_not_another_patients(world, pat):
@@ -242,8 +244,8 @@ def test_posts_without_a_csrf_token_are_refused(world, alice, sam, pat):
             "patients:create",
             "plans:activate",
             "plans:stop",
-            "treatment_sessions:cancel",
-            "treatment_sessions:move",
+            "scheduling:cancel",
+            "scheduling:move",
             "screening:new",
             "aftercare:revoke",
             "logout",

@@ -21,10 +21,10 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
 from mesoclinic.treatment_sessions.models import Reminder, ReminderStatus
+from tests.builders import PatientFactory, PractitionerFactory
 from tests.core.test_worker import REDIS_URL, ROOT, Worker, database_url, send_task, wait_for
-from tests.factories import PatientFactory, PractitionerFactory
 from tests.support import TcpProxy
-from tests.treatment_sessions.test_reminder_worker import due_reminder, emails_for
+from tests.treatment_sessions.reminders.test_reminder_worker import due_reminder, emails_for
 
 __all__ = ["due_reminder"]  # a fixture, used by name below
 
@@ -118,7 +118,6 @@ def through(proxy, url):
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a database over the network; CI runs on PostgreSQL")
 def test_the_database_going_away_mid_request_gives_the_error_page_and_healthz_503_then_the_app_recovers(db):
     settings = connection.settings_dict
     proxy = TcpProxy(settings["HOST"] or "127.0.0.1", int(settings["PORT"] or 5432)).start()
@@ -184,7 +183,7 @@ def test_a_broker_outage_loses_no_reminder_and_it_goes_out_once_the_broker_is_ba
             [
                 sys.executable,
                 "-c",
-                "import django; django.setup(); from mesoclinic.treatment_sessions.reminders "
+                "import django; django.setup(); from mesoclinic.treatment_sessions.reminders.services "
                 "import sweep; print(sweep())",
             ],
             cwd=ROOT,

@@ -15,15 +15,24 @@ from django.utils import timezone, translation
 
 from mesoclinic.aftercare.render import sheet_words
 from mesoclinic.aftercare.services import sheet_build
+from mesoclinic.core.selectors import clinic_today
 from mesoclinic.plans.consent import consent_document
 from mesoclinic.plans.services import plan_activate
 from mesoclinic.screening.knowledge import knowledge_base
-from mesoclinic.screening.selectors import clinic_today, patient_instructions
-from mesoclinic.treatment_sessions import reminders
+from mesoclinic.screening.selectors import patient_instructions
 from mesoclinic.treatment_sessions.models import Reminder, ReminderKind
-from tests.factories import PatientFactory, PatientUserFactory
-from tests.plans.conftest import covering, make_plan, screen_patient, sign
-from tests.treatment_sessions.conftest import book, next_monday
+from mesoclinic.treatment_sessions.reminders import delivery
+from mesoclinic.treatment_sessions.reminders import services as reminders
+from tests.builders import (
+    PatientFactory,
+    PatientUserFactory,
+    booked,
+    consented,
+    covering,
+    next_monday,
+    plan_for,
+    screened,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +86,7 @@ def patient_texts(patient, alice, room, typed, decision, language):
     from mesoclinic.screening import engine
 
     kb = knowledge_base()
-    plan = make_plan(patient, alice, "hair_loss")
+    plan = plan_for(patient, alice, "hair_loss")
     data = {
         "date_of_birth": patient.date_of_birth.isoformat(),
         "on_date": (clinic_today() + datetime.timedelta(days=30)).isoformat(),
@@ -87,16 +96,16 @@ def patient_texts(patient, alice, room, typed, decision, language):
     result = engine.evaluate(engine.parse_answers(data, kb), kb)
     [(code, _label)] = list(result.prescriber_medications)
     prescriber = {code: decision} if decision else {}
-    screen_patient(patient, alice, decisions=decisions_for(result), prescriber=prescriber, **data)
+    screened(patient, alice, decisions=decisions_for(result), prescriber=prescriber, **data)
     document = consent_document(
         plan, practitioner=alice, on_date=clinic_today(), instructions=patient_instructions(patient)
     )
-    sign(plan, alice)
+    consented(plan, alice)
     plan = plan_activate(plan=plan, by=alice)
-    series = book(plan, alice, room, next_monday(4))
+    series = booked(plan, alice, room, next_monday(4))
     texts = [as_text(document)]
     for reminder in Reminder.objects.filter(session__series=series, kind=ReminderKind.HOLD):
-        texts.append(reminders.compose(reminder).body)
+        texts.append(delivery.compose(reminder).body)
     first = series.sessions.order_by("sequence").first()
     user = PatientUserFactory()
     patient.user = user
@@ -175,7 +184,7 @@ def test_the_warfarin_pause_email_says_exactly_what_was_agreed(clinic, alice, ro
     patient_texts(patient, alice, room, "warfarin", ("pause", 5, "Dr. Ann O'Brien"), "en")
     pauses = Reminder.objects.filter(patient=patient, kind=ReminderKind.HOLD, details__kind="pause")
     assert pauses.exists()
-    reminders.deliver(pauses.order_by("due_at").first().pk)
+    delivery.deliver(pauses.order_by("due_at").first().pk)
     [email] = mail.outbox
     assert "As agreed with Dr. Ann O'Brien, please do not take warfarin in the 5 days before it." in email.body
     assert email.body.count("warfarin") == 1
@@ -193,16 +202,16 @@ def test_the_consent_says_never_to_stop_a_prescribed_medicine_before_any_stop(cl
 
 
 def test_a_same_day_booking_sends_no_preparation_it_is_too_late_for(clinic, alice, room):
-    from tests.treatment_sessions.conftest import session_at
+    from tests.builders import session_at
 
     patient = PatientFactory()
-    plan = make_plan(patient, alice, "cellulite")
-    screen_patient(patient, alice, medications=["ibuprofen"], **covering(plan))
-    sign(plan, alice)
+    plan = plan_for(patient, alice, "cellulite")
+    screened(patient, alice, medications=["ibuprofen"], **covering(plan))
+    consented(plan, alice)
     plan = plan_activate(plan=plan, by=alice)
     session = session_at(plan, alice, room, timezone.now() + datetime.timedelta(minutes=40))
     reminders.sync_reminders(session)
     assert not Reminder.objects.filter(session=session, kind=ReminderKind.HOLD).exists()
     for reminder in Reminder.objects.filter(session=session):
-        body = reminders.compose(reminder).body
+        body = delivery.compose(reminder).body
         assert "alcohol" not in body and "24 hours" not in body

@@ -8,7 +8,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _
 
-from mesoclinic.treatment_sessions.reminders import translate_substance
+from mesoclinic.screening.instructions import translate_substance
 
 from .models import Section
 

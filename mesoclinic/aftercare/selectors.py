@@ -1,10 +1,9 @@
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from mesoclinic.screening.instructions import for_session
+from mesoclinic.screening.instructions import for_session, translate_substance
 from mesoclinic.screening.selectors import patient_instructions
 from mesoclinic.treatment_sessions.models import SessionStatus, TreatmentSession
-from mesoclinic.treatment_sessions.reminders import translate_substance
 
 from .models import AftercareSheet
 

@@ -7,14 +7,18 @@ patient's language when read (all text goes through Django's translation machine
 import datetime
 import secrets
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from mesoclinic.core.selectors import current_clinic
 from mesoclinic.plans.models import IngredientInfo
 from mesoclinic.screening.instructions import for_session
 from mesoclinic.screening.knowledge import knowledge_base
-from mesoclinic.screening.selectors import patient_instructions, screening_status
+from mesoclinic.screening.selectors import patient_instructions, screening_standing
+from mesoclinic.treatment_sessions.models import Chart, Reminder, ReminderKind, TreatmentSession
+from mesoclinic.treatment_sessions.reminders.services import enqueue
 
 from .models import AftercareInstruction, AftercareSheet, Section, SheetLink
 
@@ -52,7 +56,7 @@ def sheet_context(session):
     their classes: a lipolytic's advice for phosphatidylcholine), skin type, events."""
     kb = knowledge_base()
     chart = session.chart
-    screening = screening_status(session.patient).screening
+    screening = screening_standing(session.patient).screening
     answers = screening.answers if screening else {}
     return {
         "areas": _with_classes("area", [a.area.code for a in chart.areas.all()], kb),
@@ -133,10 +137,8 @@ def sheet_for(session) -> AftercareSheet:
 
 
 def session_completed(*, session_id):
-    """A chart was signed: make the sheet, and email the patient a link (after commit)."""
-    from mesoclinic.treatment_sessions.models import Reminder, ReminderKind, TreatmentSession
-    from mesoclinic.treatment_sessions.reminders import enqueue
-
+    """A chart was signed: make the sheet, and email the patient a link (after commit).
+    Safe to run twice (the task may be retried, the sweep may queue it again)."""
     with transaction.atomic():
         session = TreatmentSession.objects.select_related("patient", "plan__indication", "practitioner", "chart").get(
             pk=session_id
@@ -186,3 +188,20 @@ def link_lookup(token):
     if timezone.now() >= link.expires_at:
         return link, "expired"
     return link, ""
+
+
+def sessions_without_sheet(since, until):
+    """Sessions whose chart was signed between `since` and `until` and whose sheet was never
+    made (the task could not be queued, or failed every retry): the sweep queues them again."""
+    return list(
+        Chart.objects.filter(
+            signed_at__gte=since, signed_at__lt=until, session__aftercare_sheet__isnull=True
+        ).values_list("session_id", flat=True)
+    )
+
+
+def email_context(reminder):
+    """The aftercare email's link: a fresh one each time the email goes, so its token exists
+    only in the email (reminders call this through the composer registered in apps.py)."""
+    token = link_create(AftercareSheet.objects.get(pk=reminder.details["sheet"]))
+    return {"link": settings.MESOCLINIC_BASE_URL.rstrip("/") + reverse("aftercare:link", args=[token])}

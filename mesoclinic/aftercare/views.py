@@ -1,7 +1,6 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.views.decorators.cache import never_cache
@@ -10,7 +9,7 @@ from django.views.decorators.http import require_POST
 from mesoclinic.core.audit import record_view
 from mesoclinic.core.models import Role
 from mesoclinic.core.pdf import html_to_pdf
-from mesoclinic.core.permissions import patient_for_staff, patient_required
+from mesoclinic.core.permissions import EVERYONE, allow, load_or_404
 
 from . import services
 from .models import AftercareSheet
@@ -20,7 +19,7 @@ from .selectors import my_aftercare_context
 LANGUAGES = ("en", "tr")
 
 
-@patient_required
+@allow(Role.PATIENT)
 def my_aftercare(request):
     patient = getattr(request.user, "patient_record", None)
     context = my_aftercare_context(patient) if patient else {"patient": None, "sheets": []}
@@ -29,13 +28,7 @@ def my_aftercare(request):
 
 def _sheet_for_user(request, pk):
     """Patients reach only their own sheets (anything else is a 404); practitioners any."""
-    sheet = get_object_or_404(AftercareSheet.objects.select_related("patient", "session"), pk=pk)
-    if request.user.role == Role.PATIENT:
-        if sheet.patient.user_id != request.user.pk:
-            raise Http404
-    else:
-        patient_for_staff(request, sheet.patient_id, roles=(Role.PRACTITIONER,))
-    return sheet
+    return load_or_404(request, AftercareSheet.objects.select_related("patient", "session"), pk=pk)
 
 
 def _language(request, sheet):
@@ -45,7 +38,7 @@ def _language(request, sheet):
     return sheet.patient.preferred_language
 
 
-@login_required
+@allow(Role.PATIENT, Role.PRACTITIONER, record=True)
 @never_cache
 def sheet_page(request, pk):
     sheet = _sheet_for_user(request, pk)
@@ -55,7 +48,7 @@ def sheet_page(request, pk):
         return render(request, "aftercare/sheet.html", _context(request, sheet, language))
 
 
-@login_required
+@allow(Role.PATIENT, Role.PRACTITIONER, record=True)
 @never_cache
 def sheet_pdf(request, pk):
     sheet = _sheet_for_user(request, pk)
@@ -90,6 +83,7 @@ def _link_or_problem(request, token):
     return link, None
 
 
+@allow(*EVERYONE, anonymous=True)
 @never_cache
 def link_page(request, token):
     """The link from the email: no login, valid 72 hours, nothing personal in the URL."""
@@ -103,6 +97,7 @@ def link_page(request, token):
         return render(request, "aftercare/sheet.html", _context(request, sheet, language, token=token))
 
 
+@allow(*EVERYONE, anonymous=True)
 @never_cache
 def link_pdf(request, token):
     link, problem = _link_or_problem(request, token)
@@ -112,11 +107,10 @@ def link_pdf(request, token):
     return _pdf(link.sheet, link.sheet.patient.preferred_language)
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 @require_POST
 def revoke_links(request, pk):
-    sheet = get_object_or_404(AftercareSheet, pk=pk)
-    patient_for_staff(request, sheet.patient_id, roles=(Role.PRACTITIONER,))
+    sheet = load_or_404(request, AftercareSheet.objects.all(), pk=pk)
     count = services.links_revoke(sheet=sheet, by=request.user)
     messages.success(
         request, f"{count} link{'s' if count != 1 else ''} revoked. The patient can still log in to read the sheet."

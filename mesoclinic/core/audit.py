@@ -31,12 +31,20 @@ def acting_as(user):
     """Changes made inside are recorded as `user`'s. A request already names its user (and its
     address) through auditlog's middleware; a service called from a task or a command does not,
     and a cancelled session must still say who cancelled it."""
-    current = auditlog_value.get(None) or {}
-    if current.get("actor") is not None or user is None:
+    if user is None:
         yield
         return
-    with set_actor(user):
-        yield
+    # auditlog's set_actor replaces the context it finds and never puts it back; the request's
+    # context (its user's address) must come back after this block, or its later changes lose
+    # their actor.
+    outer = auditlog_value.get(None)
+    where = {key: value for key, value in (outer or {}).items() if key in ("remote_addr", "remote_port")}
+    try:
+        with set_actor(user, **where):
+            yield
+    finally:
+        if outer is not None:
+            auditlog_value.set(outer)
 
 
 def track(model, **options):

@@ -22,6 +22,17 @@ TIMEZONE_WARNING = (
 )
 
 
+def add_form_errors(form, error, field=None):
+    """A service's ValidationError on the form: next to the fields it names, the rest on
+    `field` (when the error is about one field, as a refused move is about the new time) or
+    above the form."""
+    if hasattr(error, "error_dict"):
+        for name, problems in error.message_dict.items():
+            form.add_error(name if name in form.fields else field, problems)
+    else:
+        form.add_error(field, error.messages)
+
+
 def timezone_choices():
     """Every zone the server knows, sorted, grouped by region (Europe, America, ...)."""
     names = sorted(zoneinfo.available_timezones())

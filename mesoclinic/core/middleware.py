@@ -6,6 +6,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
+from django.utils import translation
 
 from .views import healthz
 
@@ -66,8 +67,6 @@ class PatientLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.utils import translation
-
         user = getattr(request, "user", None)
         # Ask for the record only for patients: staff pages must not pay a query for it.
         if user is None or not user.is_authenticated or user.role != "patient":

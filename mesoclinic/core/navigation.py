@@ -23,10 +23,16 @@ class NavItem:
 NAVIGATION = (
     NavItem(
         "Today",
-        "treatment_sessions:today",
+        "session_day:today",
         (P,),
         "bi-sun",
-        ("treatment_sessions:session", "treatment_sessions:move", "treatment_sessions:cancel"),
+        (
+            "treatment_sessions:session",
+            "scheduling:move",
+            "scheduling:cancel",
+            "session_day:recheck",
+            "session_day:chart",
+        ),
     ),
     NavItem(
         "Patients",
@@ -35,6 +41,7 @@ NAVIGATION = (
         "bi-people",
         (
             "patients:",
+            "desk:",
             "screening:new",
             "screening:detail",
             "plans:new",
@@ -46,15 +53,10 @@ NAVIGATION = (
     ),
     NavItem(
         "Calendar",
-        "treatment_sessions:calendar",
+        "scheduling:calendar",
         (P, S),
         "bi-calendar3",
-        (
-            "treatment_sessions:calendar",
-            "treatment_sessions:to_book",
-            "treatment_sessions:book",
-            "treatment_sessions:feed",
-        ),
+        ("scheduling:calendar", "scheduling:to_book", "scheduling:book", "scheduling:feed"),
     ),
     NavItem(
         "Knowledge base",
@@ -70,8 +72,8 @@ NAVIGATION = (
             "plans:product",
         ),
     ),
-    NavItem("Lot recall", "recall:search", (P,), "bi-upc-scan", ("recall:",)),
-    NavItem("Outbox", "treatment_sessions:outbox", (P, S), "bi-envelope"),
+    NavItem("Lot recall", "session_day:recall", (P,), "bi-upc-scan", ("session_day:recall",)),
+    NavItem("Outbox", "reminders:outbox", (P, S), "bi-envelope"),
     NavItem("Clinic setup", "core:setup", (S,), "bi-gear", ("core:setup",)),
     NavItem(_("My aftercare"), "aftercare:mine", (PT,), "bi-heart-pulse", ("aftercare:",)),
 )

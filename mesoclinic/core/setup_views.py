@@ -20,8 +20,8 @@ from .forms import (
     rooms_formset,
     working_hours_formset,
 )
-from .models import Absence, Clinic, Closure, OpeningHours, Room, User, Weekday, WorkingHours
-from .permissions import scheduler_required
+from .models import Absence, Clinic, Closure, OpeningHours, Role, Room, User, Weekday, WorkingHours
+from .permissions import allow
 
 PAST_CLOSURES_SHOWN = 10
 
@@ -59,7 +59,7 @@ def week_summary(rows) -> list[str]:
     return parts
 
 
-@scheduler_required
+@allow(Role.SCHEDULER)
 def setup(request):
     clinic = Clinic.current()
     today = _today(clinic)
@@ -95,7 +95,7 @@ def setup(request):
     return render(request, "core/setup/overview.html", context)
 
 
-@scheduler_required
+@allow(Role.SCHEDULER)
 def setup_clinic(request):
     clinic = Clinic.current()
     old_zone = clinic.timezone  # the form writes to the instance while it validates
@@ -110,7 +110,7 @@ def setup_clinic(request):
     return render(request, "core/setup/clinic.html", context)
 
 
-@scheduler_required
+@allow(Role.SCHEDULER)
 def setup_hours(request):
     formset = opening_hours_formset(request.POST or None)
     if request.method == "POST" and formset.is_valid():
@@ -120,7 +120,7 @@ def setup_hours(request):
     return render(request, "core/setup/hours.html", {"formset": formset})
 
 
-@scheduler_required
+@allow(Role.SCHEDULER)
 def setup_closures(request):
     today = _today(Clinic.current())
     formset = closures_formset(today=today, data=request.POST or None)
@@ -132,7 +132,7 @@ def setup_closures(request):
     return render(request, "core/setup/closures.html", {"formset": formset, "past": past, "today": today})
 
 
-@scheduler_required
+@allow(Role.SCHEDULER)
 def setup_rooms(request):
     formset = rooms_formset(request.POST or None)
     if request.method == "POST" and formset.is_valid():
@@ -142,7 +142,7 @@ def setup_rooms(request):
     return render(request, "core/setup/rooms.html", {"formset": formset})
 
 
-@scheduler_required
+@allow(Role.SCHEDULER)
 def setup_practitioner(request, pk):
     practitioner = get_object_or_404(User.objects.practitioners(), pk=pk)
     today = _today(Clinic.current())

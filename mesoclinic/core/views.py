@@ -1,4 +1,3 @@
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -6,15 +5,16 @@ from django.views.decorators.http import require_GET
 
 from . import health
 from .models import Role
+from .permissions import EVERYONE, NO_ROLE, allow
 
 HOME_BY_ROLE = {
-    Role.PRACTITIONER: "treatment_sessions:today",
-    Role.SCHEDULER: "treatment_sessions:calendar",
+    Role.PRACTITIONER: "session_day:today",
+    Role.SCHEDULER: "scheduling:calendar",
     Role.PATIENT: "aftercare:mine",
 }
 
 
-@login_required
+@allow(*EVERYONE, NO_ROLE)
 def home(request):
     """Each role starts where its day starts."""
     if request.user.role in HOME_BY_ROLE:
@@ -24,6 +24,7 @@ def home(request):
     return render(request, "core/no_role.html", status=403)
 
 
+@allow(*EVERYONE, anonymous=True)
 @never_cache
 @require_GET
 def healthz(request):
@@ -40,6 +41,7 @@ def csrf_failure(request, reason=""):
     return render(request, "403_csrf.html", status=403)
 
 
+@allow(*EVERYONE, anonymous=True)
 def bench_bare(request):
     """The load benchmark's yardstick: the whole middleware stack, and no work of our own."""
     return HttpResponse("ok", content_type="text/plain")

@@ -67,7 +67,7 @@ class Patient(PatientDataMixin, models.Model):
         return self.display_name
 
     def get_absolute_url(self):
-        return reverse("patients:detail", args=[self.pk])
+        return reverse("desk:patient", args=[self.pk])
 
     @property
     def display_name(self):

@@ -1,20 +1,20 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from mesoclinic.core.audit import record_view
 from mesoclinic.core.models import AuditEntry, Role
-from mesoclinic.core.permissions import patient_for_staff, staff_required
+from mesoclinic.core.permissions import STAFF, allow, load_or_404
 
 from . import services
 from .forms import PatientForm, PatientSearchForm
-from .selectors import hub_context, patient_search, scheduler_hub_context
+from .models import Patient
+from .selectors import patient_search
 
 PAGE_SIZE = 25
 
 
-@staff_required
+@allow(*STAFF)
 def patient_list(request):
     form = PatientSearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
@@ -25,7 +25,7 @@ def patient_list(request):
     return render(request, "patients/list.html", context)
 
 
-@staff_required
+@allow(*STAFF)
 def patient_create(request):
     include_notes = request.user.is_practitioner
     form = PatientForm(request.POST or None, include_notes=include_notes)
@@ -36,9 +36,9 @@ def patient_create(request):
     return render(request, "patients/form.html", {"form": form, "patient": None})
 
 
-@login_required
+@allow(*STAFF, record=True)
 def patient_edit(request, pk):
-    patient = patient_for_staff(request, pk)
+    patient = load_or_404(request, Patient.objects.all(), pk=pk)
     include_notes = request.user.is_practitioner
     form = PatientForm(request.POST or None, instance=patient, include_notes=include_notes)
     if request.method == "POST" and form.is_valid():
@@ -50,19 +50,9 @@ def patient_edit(request, pk):
     return render(request, "patients/form.html", {"form": form, "patient": patient})
 
 
-@login_required
-def patient_detail(request, pk):
-    patient = patient_for_staff(request, pk)
-    if request.user.is_practitioner:
-        record_view(request, patient, "patient record")
-        return render(request, "patients/detail.html", {"patient": patient, **hub_context(patient)})
-    record_view(request, patient, "contact details and appointments")
-    return render(request, "patients/detail_scheduler.html", {"patient": patient, **scheduler_hub_context(patient)})
-
-
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 def patient_access_history(request, pk):
-    patient = patient_for_staff(request, pk, roles=(Role.PRACTITIONER,))
+    patient = load_or_404(request, Patient.objects.all(), pk=pk)
     entries = (
         AuditEntry.objects.for_patient(patient.pk).select_related("actor", "content_type").order_by("-timestamp", "-id")
     )

@@ -1,9 +1,38 @@
-"""The demo clinic's product catalogue: made-up products, each with its ingredients, so the
-allergy check has something to check (`seed_demo` only)."""
+"""The demo clinic's plans and product catalogue (`seed_demo` and tests/builders only).
+
+Made-up products, each with its ingredients, so the allergy check has something to check; and
+plans drawn up as the builder would with the protocol's defaults, through `plan_create`.
+"""
 
 from mesoclinic.screening.models import Term
 
-from .models import Product
+from .forms import PlanForm
+from .models import Product, Protocol
+from .services import consent_sign, plan_create
+
+
+def protocol_plan(patient, by, indication="hair_loss", **overrides):
+    """A draft plan for `indication` with its protocol's defaults, changed by `overrides`."""
+    protocol = Protocol.objects.get(code=indication)
+    values = PlanForm.initial_for(protocol)
+    values["intervals"] = protocol.default_intervals(protocol.default_sessions)
+    values.update(overrides)
+    values["areas"] = list(Term.objects.filter(kind="area", code__in=values["areas"]))
+    values["ingredients"] = list(Term.objects.filter(kind="ingredient", code__in=values["ingredients"]))
+    return plan_create(patient=patient, protocol=protocol, values=values, created_by=by)
+
+
+def signed_consent(plan, by, document_html="<p>document</p>", photo=True):
+    """The patient's consent to `plan`, signed with their name and witnessed by `by`."""
+    return consent_sign(
+        plan=plan,
+        document_html=document_html,
+        signed_name=plan.patient.display_name,
+        confirmed=True,
+        photo_consent=photo,
+        witnessed_by=by,
+    )
+
 
 # name -> (manufacturer, ingredient codes). The names are invented: no real brand is claimed.
 PRODUCTS = {

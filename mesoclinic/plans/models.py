@@ -269,6 +269,19 @@ class Plan(PatientDataMixin, models.Model):
         return self.protocol.min_interval_days
 
 
+def fingerprint(document_html: str) -> str:
+    """A consent document's fingerprint: stored with the consent, and sent back by the signing
+    page so a document that changed while it was open is not signed."""
+    return hashlib.sha256(document_html.encode()).hexdigest()
+
+
+class ConsentQuerySet(models.QuerySet):
+    def standing(self):
+        """Consents not withdrawn, newest first: a plan's current consent is the first of its
+        own (plans.selectors.current_consent); the one definition of "current"."""
+        return self.filter(withdrawn_at__isnull=True).order_by("-signed_at", "-id")
+
+
 class Consent(PatientDataMixin, models.Model):
     """The patient's signed consent to a plan, stored as it was shown and never changed.
 
@@ -285,6 +298,8 @@ class Consent(PatientDataMixin, models.Model):
     signature_png = models.BinaryField(null=True, blank=True, editable=False)
     signed_at = models.DateTimeField(default=timezone.now)
     witnessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    objects = ConsentQuerySet.as_manager()
+
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.TextField(blank=True)
     withdrawn_recorded_by = models.ForeignKey(
@@ -310,7 +325,7 @@ class Consent(PatientDataMixin, models.Model):
             if changed or stored.withdrawn_at is not None:
                 raise ValidationError("A signed consent cannot be changed; only withdrawn, once.")
         else:
-            self.document_sha256 = hashlib.sha256(self.document_html.encode()).hexdigest()
+            self.document_sha256 = fingerprint(self.document_html)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

@@ -15,14 +15,16 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from mesoclinic.core.selectors import clinic_today
 from mesoclinic.screening import engine
 from mesoclinic.screening.knowledge import knowledge_base
-from mesoclinic.screening.models import Outcome
-from mesoclinic.screening.selectors import ScreeningStatus, clinic_today, screening_status
+from mesoclinic.screening.selectors import ScreeningStanding, screening_standing
 from mesoclinic.screening.services import override_problem
 
 from . import limits
-from .models import Consent, Plan, PlanStatus
+from .models import Consent, Plan, PlanStatus, fingerprint
+from .selectors import current_consent, plan_ingredient_codes
+from .signals import plan_ended
 
 MAX_SIGNATURE_BYTES = 300_000
 
@@ -64,7 +66,7 @@ class Gate:
     """Whether a plan may start, and everything the practitioner needs to see about why."""
 
     reasons: list = field(default_factory=list)
-    status: ScreeningStatus | None = None
+    status: ScreeningStanding | None = None
     result: engine.Result | None = None  # the engine re-run with the plan's own context
     consent: Consent | None = None
     screening_from: int = 0  # reasons from here on are the screening's
@@ -83,7 +85,7 @@ def plan_gate(plan: Plan) -> Gate:
     """May `plan` become active? Only on a current, not-deferred screening that covered its
     areas and ingredients, whose findings (re-run with the plan's context) were all
     acknowledged or overridden, and with signed consent that was not withdrawn."""
-    gate = Gate(status=screening_status(plan.patient), consent=current_consent(plan))
+    gate = Gate(status=screening_standing(plan.patient), consent=current_consent(plan))
     if not plan.is_draft:
         gate.reasons.append(f"The plan is {plan.get_status_display().lower()}; only a draft can be activated.")
     if gate.consent is None:
@@ -97,7 +99,7 @@ def plan_gate(plan: Plan) -> Gate:
     if not gate.status.is_current:
         gate.reasons.append(f"The screening has lapsed ({gate.status.lapsed_because}). Screen again.")
         return gate
-    if screening.outcome == Outcome.DEFERRED:
+    if gate.status.defers:
         gate.reasons.append("The screening deferred treatment. A critical finding stands without an override.")
         return gate
 
@@ -145,15 +147,6 @@ def plan_gate(plan: Plan) -> Gate:
     return gate
 
 
-def plan_ingredient_codes(plan):
-    """What the plan injects: its ingredients and those of its products (the allergy check
-    must see a product's lidocaine even when nobody ticked lidocaine)."""
-    codes = {term.code for term in plan.ingredients.all()}
-    for product in plan.products.all():
-        codes |= {term.code for term in product.ingredients.all()}
-    return codes
-
-
 @transaction.atomic
 def plan_activate(*, plan: Plan, by) -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
@@ -196,14 +189,9 @@ def plan_complete(*, plan: Plan, by) -> Plan:
 
 
 def _after_plan_ends(plan, by):
-    """Sessions still on the calendar go when the plan ends (treatment_sessions hooks in here)."""
-    from mesoclinic.treatment_sessions.services import cancel_remaining_for_plan
-
-    cancel_remaining_for_plan(plan=plan, by=by, reason=f"Plan {plan.get_status_display().lower()}")
-
-
-def current_consent(plan):
-    return plan.consents.filter(withdrawn_at__isnull=True).order_by("-signed_at").first()
+    """What hangs off the plan follows it, in the same transaction: the session app listens
+    (its sessions still to come are cancelled). A signal, so plans need not know that app."""
+    plan_ended.send(sender=Plan, plan=plan, by=by, reason=f"Plan {plan.get_status_display().lower()}")
 
 
 def decode_signature(data_url: str) -> bytes | None:
@@ -240,6 +228,9 @@ def names_match(typed, patient):
     return simple(typed) == simple(patient.display_name)
 
 
+DOCUMENT_CHANGED = "The plan changed while the document was open. Please read the updated version."
+
+
 @transaction.atomic
 def consent_sign(
     *,
@@ -248,9 +239,16 @@ def consent_sign(
     signed_name: str,
     confirmed: bool,
     photo_consent: bool,
-    signature_png: bytes | None,
     witnessed_by,
+    signature: str = "",
+    shown_fingerprint: str | None = None,
 ) -> Consent:
+    """Store the patient's consent to `plan` as the document they read. `signature`: the drawn
+    signature as a PNG data URL, or "". `shown_fingerprint`: the fingerprint of the document the
+    page showed; if the plan changed since, the patient must read the new one first."""
+    if shown_fingerprint is not None and shown_fingerprint != fingerprint(document_html):
+        raise ValidationError(DOCUMENT_CHANGED)
+    signature_png = decode_signature(signature)
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
         raise ValidationError("Consent can only be given to a draft or active plan.")

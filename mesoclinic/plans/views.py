@@ -1,39 +1,36 @@
-import hashlib
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from mesoclinic.core.audit import record_view
+from mesoclinic.core.forms import add_form_errors
 from mesoclinic.core.models import Role
 from mesoclinic.core.pdf import html_to_pdf
-from mesoclinic.core.permissions import patient_for_staff, practitioner_required
+from mesoclinic.core.permissions import allow, load_or_404
+from mesoclinic.core.selectors import clinic_today
+from mesoclinic.patients.models import Patient
 from mesoclinic.screening.knowledge import knowledge_base
-from mesoclinic.screening.selectors import clinic_today, patient_instructions, prescriber_questions
+from mesoclinic.screening.selectors import patient_instructions, prescriber_questions
 
-from . import services
+from . import limits, services
 from .consent import consent_document
 from .forms import ConsentForm, IndicationForm, PlanForm, ProductForm, StopForm, WithdrawForm
-from .models import Consent, Product
-from .selectors import plan_for_page, protocol_for, protocols
-
-PRACTITIONERS = (Role.PRACTITIONER,)
+from .models import CombinationTreatment, Consent, Product
+from .selectors import current_consent, plans_as_shown, protocol_for, protocols, screening_cover
 
 
-def _plan_or_404(request, pk, roles=PRACTITIONERS):
-    plan = plan_for_page(pk)
-    if plan is None:
-        raise Http404
-    patient_for_staff(request, plan.patient_id, roles=roles)
-    return plan
+def _plan_or_404(request, pk):
+    return load_or_404(request, plans_as_shown(), pk=pk)
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 def plan_new(request, patient_pk):
-    patient = patient_for_staff(request, patient_pk, roles=PRACTITIONERS)
+    patient = load_or_404(request, Patient.objects.all(), pk=patient_pk)
     chooser = IndicationForm(request.GET or None)
     protocol = chooser.cleaned_data["indication"] if chooser.is_valid() else None
     if protocol is not None:
@@ -49,7 +46,7 @@ def plan_new(request, patient_pk):
                         patient=patient, protocol=protocol, values=form.values(), created_by=request.user
                     )
                 except ValidationError as error:
-                    _add_errors(form, error)
+                    add_form_errors(form, error)
                 else:
                     messages.success(request, "Draft plan saved. Next: the screening it rests on, and consent.")
                     return redirect(plan)
@@ -63,7 +60,7 @@ def plan_new(request, patient_pk):
     return render(request, "plans/form.html", context)
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 def plan_edit(request, pk):
     plan = _plan_or_404(request, pk)
     if not plan.is_draft:
@@ -76,7 +73,7 @@ def plan_edit(request, pk):
             try:
                 services.plan_update(plan=plan, values=form.values())
             except ValidationError as error:
-                _add_errors(form, error)
+                add_form_errors(form, error)
             else:
                 messages.success(request, "Plan saved.")
                 return redirect(plan)
@@ -89,12 +86,10 @@ def plan_edit(request, pk):
     )
 
 
-@login_required
+@allow(Role.PRACTITIONER)
 @require_POST
 def plan_flags(request, protocol_code):
     """Flags beside each field for the values typed so far (htmx, out-of-band swaps)."""
-    if request.user.role != Role.PRACTITIONER:
-        raise Http404
     protocol = protocol_for(protocol_code)
     if protocol is None:
         raise Http404
@@ -123,15 +118,7 @@ FLAGGED_FIELDS = (
 )
 
 
-def _add_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error.messages)
-
-
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 def plan_detail(request, pk):
     plan = _plan_or_404(request, pk)
     gate = services.plan_gate(plan)
@@ -158,14 +145,15 @@ def plan_detail(request, pk):
             "rests_on": rests_on,
             "newest": newest,
             "combination_labels": _combination_labels(plan),
+            "screen_for_plan": reverse("screening:new", args=[plan.patient_id])
+            + "?"
+            + urlencode(screening_cover(plan), doseq=True),
         },
     )
 
 
 def _flags_for(plan):
-    from .limits import plan_flags
-
-    return plan_flags(
+    return limits.plan_flags(
         protocol=plan.protocol,
         areas=[t.code for t in plan.areas.all()],
         ingredients=[t.code for t in plan.ingredients.all()],
@@ -179,12 +167,10 @@ def _flags_for(plan):
 
 
 def _combination_labels(plan):
-    from .models import CombinationTreatment
-
     return [CombinationTreatment(code).label for code in plan.combinations if code in CombinationTreatment.values]
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 @require_POST
 def plan_activate(request, pk):
     plan = _plan_or_404(request, pk)
@@ -198,7 +184,7 @@ def plan_activate(request, pk):
     return redirect(plan)
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 @require_POST
 def plan_stop(request, pk):
     plan = _plan_or_404(request, pk)
@@ -215,7 +201,7 @@ def plan_stop(request, pk):
     return redirect(plan)
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 @require_POST
 def plan_complete(request, pk):
     plan = _plan_or_404(request, pk)
@@ -236,51 +222,51 @@ def _document(plan, user):
     return consent_document(plan, practitioner=user, on_date=clinic_today(), instructions=instructions)
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 def consent_sign(request, plan_pk):
     plan = _plan_or_404(request, plan_pk)
-    if services.current_consent(plan) is not None:
+    if current_consent(plan) is not None:
         messages.info(request, "This plan already has signed consent.")
         return redirect(plan)
     document = _document(plan, request.user)
-    fingerprint = hashlib.sha256(document.encode()).hexdigest()
     form = ConsentForm(request.POST or None, initial={"photo_consent": None})
     if request.method == "POST" and form.is_valid():
-        if request.POST.get("document_sha256") != fingerprint:
-            messages.error(request, "The plan changed while the document was open. Please read the updated version.")
+        try:
+            services.consent_sign(
+                plan=plan,
+                document_html=document,
+                shown_fingerprint=request.POST.get("document_sha256", ""),
+                signed_name=form.cleaned_data["signed_name"],
+                confirmed=form.cleaned_data["confirmed"],
+                photo_consent=form.cleaned_data["photo_consent"],
+                signature=form.cleaned_data["signature"],
+                witnessed_by=request.user,
+            )
+        except ValidationError as error:
+            add_form_errors(form, error)
         else:
-            try:
-                signature = services.decode_signature(form.cleaned_data["signature"])
-                services.consent_sign(
-                    plan=plan,
-                    document_html=document,
-                    signed_name=form.cleaned_data["signed_name"],
-                    confirmed=form.cleaned_data["confirmed"],
-                    photo_consent=form.cleaned_data["photo_consent"],
-                    signature_png=signature,
-                    witnessed_by=request.user,
-                )
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                messages.success(request, "Consent signed and stored.")
-                return redirect(plan)
+            messages.success(request, "Consent signed and stored.")
+            return redirect(plan)
     if request.method == "GET":
         record_view(request, plan.patient, "consent form", obj=plan)
     return render(
         request,
         "plans/consent_sign.html",
-        {"plan": plan, "patient": plan.patient, "document": document, "fingerprint": fingerprint, "form": form},
+        {
+            "plan": plan,
+            "patient": plan.patient,
+            "document": document,
+            "fingerprint": services.fingerprint(document),
+            "form": form,
+        },
     )
 
 
 def _consent_or_404(request, pk):
-    consent = get_object_or_404(Consent.objects.select_related("plan", "patient", "witnessed_by"), pk=pk)
-    patient_for_staff(request, consent.patient_id, roles=PRACTITIONERS)
-    return consent
+    return load_or_404(request, Consent.objects.select_related("plan", "patient", "witnessed_by"), pk=pk)
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 def consent_detail(request, pk):
     consent = _consent_or_404(request, pk)
     record_view(request, consent.patient, "signed consent", obj=consent)
@@ -291,7 +277,7 @@ def consent_detail(request, pk):
     )
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 def consent_signature(request, pk):
     consent = _consent_or_404(request, pk)
     if not consent.signature_png:
@@ -301,11 +287,9 @@ def consent_signature(request, pk):
     return response
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 def consent_pdf(request, pk):
     consent = _consent_or_404(request, pk)
-    from django.template.loader import render_to_string
-
     html = render_to_string("plans/consent_print.html", {"consent": consent})
     record_view(request, consent.patient, "signed consent (PDF)", obj=consent)
     response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
@@ -314,7 +298,7 @@ def consent_pdf(request, pk):
     return response
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 @require_POST
 def consent_withdraw(request, pk):
     consent = _consent_or_404(request, pk)
@@ -335,12 +319,12 @@ def consent_withdraw(request, pk):
 # --- Protocols and products ------------------------------------------------------------------
 
 
-@practitioner_required
+@allow(Role.PRACTITIONER)
 def protocol_list(request):
     return render(request, "plans/protocols.html", {"protocols": protocols()})
 
 
-@practitioner_required
+@allow(Role.PRACTITIONER)
 def protocol_detail(request, code):
     protocol = protocol_for(code)
     if protocol is None:
@@ -352,13 +336,13 @@ def protocol_detail(request, code):
     )
 
 
-@practitioner_required
+@allow(Role.PRACTITIONER)
 def product_list(request):
     products = Product.objects.prefetch_related("ingredients").order_by("-is_active", "name")
     return render(request, "plans/products.html", {"products": products})
 
 
-@practitioner_required
+@allow(Role.PRACTITIONER)
 def product_edit(request, pk=None):
     product = get_object_or_404(Product, pk=pk) if pk else None
     form = ProductForm(request.POST or None, instance=product)

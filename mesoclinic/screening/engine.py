@@ -84,11 +84,7 @@ LIST_FIELDS = {
 }
 SINGLE_TERM_FIELDS = {"indication": ("indication",)}
 # Free text the vocabulary does not know, kept so that nothing the patient says is dropped.
-UNLISTED_LISTS = {
-    "conditions": ("condition",),
-    "medications": ("medication",),
-    "allergies": ("ingredient", "allergen"),
-}
+UNLISTED_LISTS = {name: LIST_FIELDS[name] for name in ("conditions", "medications", "allergies")}
 UNLISTED_SINGULAR = {"conditions": "condition", "medications": "medication", "allergies": "allergy"}
 UNLISTED_MAX_CHARS = 200
 ALL_FIELDS = (
@@ -103,13 +99,16 @@ ALL_FIELDS = (
 
 # The clause keys that name a term, and the answer list each looks in.
 TERM_CLAUSES = {
-    "condition": ("conditions", ("condition",)),
-    "medication": ("medications", ("medication",)),
-    "recent_medication": ("recent_medications", ("medication",)),
-    "area": ("areas", ("area",)),
-    "ingredient": ("ingredients", ("ingredient",)),
-    "indication": ("indication", ("indication",)),
-    "allergy": ("allergies", ("ingredient", "allergen")),
+    clause: (name, {**LIST_FIELDS, **SINGLE_TERM_FIELDS}[name])
+    for clause, name in {
+        "condition": "conditions",
+        "medication": "medications",
+        "recent_medication": "recent_medications",
+        "area": "areas",
+        "ingredient": "ingredients",
+        "indication": "indication",
+        "allergy": "allergies",
+    }.items()
 }
 TEMPLATE_CLAUSES = ("unlisted_answer", "hold_cannot_be_kept")
 

@@ -10,10 +10,12 @@ import datetime
 import re
 
 from django import forms
+from django.conf import settings
+
+from mesoclinic.core.selectors import clinic_today
 
 from . import engine
 from .models import PrescriberAnswer, PrescriberDecision
-from .selectors import clinic_today
 from .services import MIN_NOTE_CHARS, clearance_date_problem, site_problem
 
 SKIN_TYPES = [
@@ -27,12 +29,7 @@ SKIN_TYPES = [
 ]
 
 # Each list of answers: its tick boxes' field, its "other" field, and the vocabulary kinds.
-TERM_LISTS = {
-    "conditions": ("condition",),
-    "medications": ("medication",),
-    "allergies": ("ingredient", "allergen"),
-    "ingredients": ("ingredient",),
-}
+TERM_LISTS = {name: engine.LIST_FIELDS[name] for name in ("conditions", "medications", "allergies", "ingredients")}
 
 
 def per_knowledge_base(build):
@@ -150,6 +147,60 @@ class ScreeningForm(forms.Form):
         """Not for a patient recorded as male; asked whenever sex is not recorded."""
         return self.patient.sex != "male"
 
+    COVERED = {"areas": "area", "ingredients": "ingredient"}
+
+    @classmethod
+    def initial_from(cls, previous, kb, cover=None):
+        """Answers of the patient's previous screening, ready to review; the date is today's.
+        `cover` (a plan page's query string): areas and ingredients to add, and the indication,
+        that a screening for that plan must cover. Codes the vocabulary does not know are
+        dropped: a query string is typed by anyone."""
+        initial = {"on_date": clinic_today()}
+        if previous is not None:
+            initial.update(cls._previous_answers(previous, kb))
+        if cover is None:
+            return initial
+        for name, kind in cls.COVERED.items():
+            wanted = {code for code in cover.getlist(name) if (kind, code) in kb.terms}
+            if wanted:
+                initial[name] = sorted(set(initial.get(name, [])) | wanted)
+        if ("indication", cover.get("indication", "")) in kb.terms:
+            initial["indication"] = cover["indication"]
+        return initial
+
+    @classmethod
+    def _previous_answers(cls, previous, kb):
+        initial = {}
+        answers = previous.answers
+        for flag in cls.PREGNANCY_FIELDS:
+            initial[flag] = answers.get(flag, False)
+        for name in ("conditions", "medications", "allergies", "ingredients", "areas"):
+            kinds = engine.LIST_FIELDS[name]
+            codes = answers.get(name, [])
+            known = [c for c in codes if any((kind, c) in kb.terms for kind in kinds)]
+            initial[name] = known
+            # Unlisted answers, and any term the vocabulary no longer has, go back in the "other"
+            # box: what names a term now becomes that term, the rest stays unlisted.
+            typed = [c for c in codes if c not in known] + answers.get("unlisted", {}).get(name, [])
+            if typed and f"{name}_other" in cls.base_fields:
+                initial[f"{name}_other"] = ", ".join(typed)
+        if answers.get("fitzpatrick_skin_type"):
+            initial["fitzpatrick_skin_type"] = str(answers["fitzpatrick_skin_type"])
+        initial["indication"] = answers.get("indication") or ""
+        initial["goals"] = previous.goals
+        initial["previous_treatments"] = previous.previous_treatments
+        return initial
+
+    def record_details(self):
+        """What screening_record keeps besides the answers: the evaluation ticked, goals, notes."""
+        data = self.cleaned_data
+        return {
+            "evaluation": dict.fromkeys(data["evaluation"], True),
+            "goals": data["goals"],
+            "previous_treatments": data["previous_treatments"],
+            "notes": data["notes"],
+        }
+
     TERM_SECTIONS = (
         (
             "conditions",
@@ -170,8 +221,6 @@ class ScreeningForm(forms.Form):
         """The planned date lies within the time this screening stays current: a screening for a
         day months ahead would be current now, and its age check would not be (a 17-year-old
         screened for a date after her birthday, then booked before it)."""
-        from django.conf import settings
-
         day = self.cleaned_data["on_date"]
         today = clinic_today()
         last = today + datetime.timedelta(days=settings.SCREENING_VALID_DAYS)
@@ -276,6 +325,18 @@ class DecisionForm(forms.Form):
     Fields are named after the findings' keys and the medicines' codes, so they survive the
     live re-rendering of the findings while the practitioner keeps answering.
     """
+
+    KEPT = ("ack_", "override_", "rx_")
+
+    @classmethod
+    def for_findings(cls, data, findings, *, bound=True, **options):
+        """Bound to `data` when the practitioner saves; otherwise unbound, for the live updates
+        while they are still answering (no "acknowledge this" errors yet), keeping what they
+        already chose."""
+        if bound:
+            return cls(data, findings=findings, **options)
+        kept = {name: data.get(name) for name in data if name.startswith(cls.KEPT)}
+        return cls(initial=kept, findings=findings, **options)
 
     def __init__(self, *args, findings, kb, planned_areas=(), prescriber_medications=(), previous=None, **kwargs):
         super().__init__(*args, **kwargs)

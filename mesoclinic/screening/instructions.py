@@ -20,6 +20,8 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from . import engine
 
 STOP, PAUSE, CONTINUE = "stop", "pause", "continue"
@@ -148,3 +150,11 @@ def too_late(instructions, starts_at, since):
     """The instructions that needed more time than a session at `starts_at` left, counting
     from `since` (when the session got its time) or from when the instruction was given."""
     return [i for i in instructions if not i.can_be_kept(starts_at, max(since, i.given_at or since))]
+
+
+def translate_substance(text):
+    """'ibuprofen (NSAID)' with its class in the active language; drug names stay as they are."""
+    match = re.fullmatch(r"(.+) \((.+)\)", text)
+    if match:
+        return f"{match.group(1)} ({gettext(match.group(2))})"
+    return gettext(text)

@@ -193,7 +193,7 @@ class OverrideReason(models.TextChoices):
 
 class ScreeningKind(models.TextChoices):
     CONSULTATION = "consultation", "Screening"
-    DAY_CHECK = "day_check", "Re-check on the day"
+    RECHECK = "recheck", "Re-check on the day"
 
 
 class ScreeningQuerySet(models.QuerySet):
@@ -260,7 +260,7 @@ class Screening(PatientDataMixin, models.Model):
     @property
     def consultation(self):
         """The consultation this screening stands for: itself, or the one a re-check re-ran."""
-        return self.based_on if self.kind == ScreeningKind.DAY_CHECK and self.based_on_id else self
+        return self.based_on if self.kind == ScreeningKind.RECHECK and self.based_on_id else self
 
     def decision_for(self, key):
         """The decision on the finding `key` (a finding's key is its rule unless the rule is a

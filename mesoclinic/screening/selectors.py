@@ -3,18 +3,14 @@
 import datetime
 from dataclasses import dataclass
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from mesoclinic.core.selectors import current_clinic
 
 from . import engine, instructions
 from .knowledge import knowledge_base
-from .models import EvaluationItem, Outcome, PrescriberDecision, Screening, SourceDocument, Term, TermKind
-
-
-def clinic_today():
-    """Today in the clinic's own time zone: treatment dates are the clinic's dates."""
-    return datetime.datetime.now(current_clinic().zone).date()
+from .models import EvaluationItem, PrescriberDecision, Screening, SourceDocument, Term, TermKind
 
 
 def hours_until(on_date, now=None, zone=None):
@@ -26,9 +22,16 @@ def hours_until(on_date, now=None, zone=None):
     return (start - (now or timezone.now())).total_seconds() / 3600
 
 
+# --- Where a patient stands -----------------------------------------------------------------
+# The screening layer of a patient's clinical status, decided here and nowhere else: pages,
+# services and templates read a ScreeningStanding. Plans add consent (plans.selectors), the
+# session app adds follow-ups and the booking refusal (treatment_sessions.status).
+
+
 @dataclass(frozen=True)
-class ScreeningStatus:
-    """Where a patient stands: their newest screening and whether it still holds."""
+class ScreeningStanding:
+    """The patient's newest screening (a consultation or a re-check on the day), whether it still
+    holds, and whether it defers treatment."""
 
     screening: Screening | None
     is_current: bool
@@ -39,41 +42,65 @@ class ScreeningStatus:
         return self.screening.outcome if self.screening else None
 
     @property
-    def allows_treatment(self):
-        return self.is_current and self.outcome != Outcome.DEFERRED
+    def defers(self):
+        """A deferral stands, however old and even once lapsed, until a newer screening
+        supersedes it: nothing is booked or treated meanwhile."""
+        return self.screening is not None and self.screening.is_deferred
+
+    @property
+    def deferred_since(self):
+        return self.screening.recorded_at if self.defers else None
+
+    @property
+    def needs_screening(self):
+        """No screening, or one that lapsed: the way on is to screen (again)."""
+        return not self.is_current
+
+    @property
+    def label(self):
+        if self.screening is None:
+            return "Missing"
+        if not self.is_current:
+            return "Lapsed"
+        return self.screening.get_outcome_display()
 
     @property
     def css(self):
-        if not self.screening or not self.is_current:
+        if self.defers:
+            return "is-defer"
+        if not self.is_current:
             return "is-info"
-        return {"clear": "is-clear", "caution": "is-caution", "overridden": "is-caution", "deferred": "is-defer"}[
-            self.outcome
-        ]
+        return {"clear": "is-clear", "caution": "is-caution", "overridden": "is-caution"}[self.outcome]
 
 
-def screening_status(patient, now=None):
-    screening = Screening.objects.for_patient(patient).select_related("recorded_by").first()
-    return status_of(screening, patient, now)
-
-
-def status_of(screening, patient, now=None):
-    """Is `screening` (the patient's newest) still current? It lapses after the configured
-    number of days, and when the answers it rests on no longer match the patient."""
+def standing_of(screening, patient, now=None):
+    """The standing that `screening` (the patient's newest, or None) gives. It lapses after the
+    configured number of days, and when the answers it rests on no longer match the patient."""
     if screening is None:
-        return ScreeningStatus(None, False, "no screening yet")
+        return ScreeningStanding(None, False, "no screening yet")
     now = now or timezone.now()
     if now >= screening.expires_at:
-        return ScreeningStatus(screening, False, f"expired on {timezone.localtime(screening.expires_at):%d %b %Y}")
+        return ScreeningStanding(screening, False, f"expired on {timezone.localtime(screening.expires_at):%d %b %Y}")
     if screening.answers.get("date_of_birth") != patient.date_of_birth.isoformat():
-        return ScreeningStatus(screening, False, "the date of birth changed since")
-    return ScreeningStatus(screening, True)
+        return ScreeningStanding(screening, False, "the date of birth changed since")
+    return ScreeningStanding(screening, True)
 
 
-def treatment_deferred(patient) -> bool:
-    """Does the patient's newest screening (a consultation or a re-check on the day) defer
-    treatment? A deferral stands, however old, until a newer screening supersedes it."""
-    newest = Screening.objects.for_patient(patient).values_list("outcome", flat=True).first()
-    return newest == Outcome.DEFERRED
+def screening_standing(patient, now=None):
+    """Where `patient` stands on screening: one query."""
+    screening = Screening.objects.for_patient(patient).select_related("recorded_by", "based_on").first()
+    return standing_of(screening, patient, now)
+
+
+def screening_standings(patients, now=None):
+    """{patient id: ScreeningStanding} for a list page: one query, however many patients."""
+    patients = {patient.pk: patient for patient in patients}
+    newest = Screening.objects.filter(patient=OuterRef("patient")).order_by("-recorded_at", "-id").values("pk")[:1]
+    screenings = {
+        s.patient_id: s
+        for s in Screening.objects.filter(patient_id__in=patients, pk=Subquery(newest)).select_related("based_on")
+    }
+    return {pk: standing_of(screenings.get(pk), patient, now) for pk, patient in patients.items()}
 
 
 def prescriber_decisions(screening):
@@ -152,6 +179,10 @@ def patient_instructions(patient, screening=None, kb=None):
     if screening is None:
         screening = Screening.objects.for_patient(patient).select_related("based_on").first()
     return preparation(screening, kb).instructions
+
+
+def evaluation_items():
+    return list(EvaluationItem.objects.all())
 
 
 def screenings_of(patient, limit=20):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from . import engine
 from .knowledge import knowledge_base
 from .models import Outcome, PrescriberAnswer, PrescriberDecision, Screening, ScreeningKind
+from .selectors import hours_until
 
 MIN_NOTE_CHARS = 10  # "ok" is not a record of why an override was made
 CLEARANCE_VALID_DAYS = 365  # a specialist's clearance older than a year no longer speaks for today
@@ -135,6 +136,12 @@ def check_prescriber_decisions(result, answers: list):
             problems.append(f"{answer['medication']}: name the prescriber who decided.")
     if problems:
         raise ValidationError(problems)
+
+
+def screening_evaluate(answers: engine.Answers, kb=None) -> engine.Result:
+    """The engine on a screening's answers, for its planned date: a hold that needs more time
+    than is left before that day comes back as a warning."""
+    return engine.evaluate(answers, kb or knowledge_base(), hours_to_prepare=hours_until(answers.on_date))
 
 
 @transaction.atomic

@@ -1,195 +1,72 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from mesoclinic.core.audit import record_view
+from mesoclinic.core.forms import add_form_errors
 from mesoclinic.core.models import Role
-from mesoclinic.core.permissions import patient_for_staff, practitioner_required
+from mesoclinic.core.permissions import allow, load_or_404
+from mesoclinic.patients.models import Patient
 
 from . import engine, services
-from .forms import DecisionForm, PrescriberDecisionForm, ScreeningForm
+from .forms import PrescriberDecisionForm, ScreeningForm
 from .knowledge import knowledge_base
-from .models import EvaluationItem, Screening
+from .models import Screening, ScreeningKind
 from .selectors import (
-    clinic_today,
-    hours_until,
-    latest_prescriber_decisions,
+    evaluation_items,
     prescriber_decisions,
     prescriber_questions,
     rule_detail,
     rule_index,
-    screening_status,
+    screening_standing,
     source_detail,
-    status_of,
     term_detail,
     vocabulary_index,
 )
+from .submission import ScreeningSubmission
 
-PRACTITIONERS = (Role.PRACTITIONER,)
-
-
-def _forms(request, patient, kb, data=None, initial=None):
-    items = list(EvaluationItem.objects.all())
-    return ScreeningForm(data, initial=initial, kb=kb, patient=patient, evaluation_items=items)
+SCREENINGS = Screening.objects.select_related("patient", "recorded_by", "based_on")
 
 
-def _evaluate(form, kb):
-    """The engine on the form's answers, for the planned date: a hold that needs more time
-    than is left before that day comes back as a warning."""
-    return engine.evaluate(form.answers, kb, hours_to_prepare=hours_until(form.answers.on_date))
-
-
-def _decisions(data, result, form, kb, patient, bound=True):
-    """The decision controls for `result`; unbound for live updates (no "acknowledge this"
-    errors before the practitioner tries to save), keeping what was already chosen."""
-    options = {
-        "findings": result.findings,
-        "kb": kb,
-        "planned_areas": form.answers.areas,
-        "prescriber_medications": result.prescriber_medications,
-        "previous": latest_prescriber_decisions(patient) if result.prescriber_medications else {},
-    }
-    if bound:
-        return DecisionForm(data, **options)
-    kept = {name: data.get(name) for name in data if name.startswith(("ack_", "override_", "rx_"))}
-    return DecisionForm(initial=kept, **options)
-
-
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 def screening_new(request, patient_pk):
-    patient = patient_for_staff(request, patient_pk, roles=PRACTITIONERS)
-    kb = knowledge_base()
-    status = screening_status(patient)
-    result = decision_form = None
+    patient = load_or_404(request, Patient.objects.all(), pk=patient_pk)
+    standing = screening_standing(patient)
     if request.method == "POST":
-        form = _forms(request, patient, kb, data=request.POST)
-        if form.is_valid() and form.answers is not None:
-            result = _evaluate(form, kb)
-            decision_form = _decisions(request.POST, result, form, kb, patient)
-            if decision_form.is_valid():
-                try:
-                    screening = services.screening_record(
-                        patient=patient,
-                        recorded_by=request.user,
-                        answers=form.answers,
-                        result=result,
-                        decisions=decision_form.decisions(),
-                        kb=kb,
-                        prescriber=decision_form.prescriber_decisions(),
-                        evaluation=dict.fromkeys(form.cleaned_data["evaluation"], True),
-                        goals=form.cleaned_data["goals"],
-                        previous_treatments=form.cleaned_data["previous_treatments"],
-                        notes=form.cleaned_data["notes"],
-                    )
-                except ValidationError as error:
-                    messages.error(request, " ".join(error.messages))
-                else:
-                    messages.success(request, f"Screening saved: {screening.get_outcome_display().lower()}.")
-                    return redirect(screening)
+        submission = ScreeningSubmission(patient, request.POST)
+        if submission.is_valid() and (screening := submission.save(request.user)):
+            messages.success(request, f"Screening saved: {screening.get_outcome_display().lower()}.")
+            return redirect(screening)
     else:
-        initial = _initial(status.screening, kb)
-        plan = _plan_context(request, patient)
-        if plan is not None:
-            # Screening for a plan: its areas, ingredients and indication are what must be covered.
-            initial["areas"] = sorted(set(initial.get("areas", [])) | {t.code for t in plan.areas.all()})
-            injected = {t.code for t in plan.ingredients.all()}
-            injected |= {t.code for product in plan.products.all() for t in product.ingredients.all()}
-            initial["ingredients"] = sorted(set(initial.get("ingredients", [])) | injected)
-            initial["indication"] = plan.indication.code
-        form = _forms(request, patient, kb, initial=initial)
+        # Screening for a plan: its page sends what must be covered (?areas=&ingredients=&indication=).
+        kb = knowledge_base()
+        initial = ScreeningForm.initial_from(standing.screening, kb, cover=request.GET)
+        submission = ScreeningSubmission(patient, initial=initial, kb=kb)
         record_view(request, patient, "screening form")
-    return render(
-        request,
-        "screening/form.html",
-        {
-            "patient": patient,
-            "form": form,
-            "result": result.as_json() if result else None,
-            "decision_form": decision_form,
-            "previous": status,
-            "documents": kb.documents,
-        },
-    )
+    context = {"patient": patient, "previous": standing, **submission.context()}
+    return render(request, "screening/form.html", context)
 
 
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 @require_POST
 def screening_evaluate(request, patient_pk):
     """The findings for the answers as they stand: htmx calls this on every change."""
-    patient = patient_for_staff(request, patient_pk, roles=PRACTITIONERS)
-    kb = knowledge_base()
-    form = _forms(request, patient, kb, data=request.POST)
-    result = decision_form = None
-    if form.is_valid() and form.answers is not None:
-        result = _evaluate(form, kb)
-        decision_form = _decisions(request.POST, result, form, kb, patient, bound=False)
-    return render(
-        request,
-        "screening/_findings.html",
-        {
-            "form": form,
-            "result": result.as_json() if result else None,
-            "decision_form": decision_form,
-            "documents": kb.documents,
-        },
-    )
+    patient = load_or_404(request, Patient.objects.all(), pk=patient_pk)
+    submission = ScreeningSubmission(patient, request.POST, saving=False)
+    submission.is_valid()
+    return render(request, "screening/_findings.html", submission.context())
 
 
-def _plan_context(request, patient):
-    from mesoclinic.plans.models import Plan
-
-    plan_id = request.GET.get("plan", "")
-    if not plan_id.isdigit():
-        return None
-    return (
-        Plan.objects.filter(pk=int(plan_id), patient=patient)
-        .prefetch_related("areas", "ingredients", "products__ingredients")
-        .first()
-    )
-
-
-def _initial(previous, kb):
-    """Answers of the patient's previous screening, ready to review; the date is today's."""
-    initial = {"on_date": clinic_today()}
-    if previous is None:
-        return initial
-    answers = previous.answers
-    for flag in ScreeningForm.PREGNANCY_FIELDS:
-        initial[flag] = answers.get(flag, False)
-    for name, kinds in (
-        ("conditions", ("condition",)),
-        ("medications", ("medication",)),
-        ("allergies", ("ingredient", "allergen")),
-        ("ingredients", ("ingredient",)),
-        ("areas", ("area",)),
-    ):
-        codes = answers.get(name, [])
-        known = [c for c in codes if any((kind, c) in kb.terms for kind in kinds)]
-        initial[name] = known
-        # Unlisted answers, and any term the vocabulary no longer has, go back in the "other"
-        # box: what names a term now becomes that term, the rest stays unlisted.
-        typed = [c for c in codes if c not in known] + answers.get("unlisted", {}).get(name, [])
-        if typed and f"{name}_other" in ScreeningForm.base_fields:
-            initial[f"{name}_other"] = ", ".join(typed)
-    if answers.get("fitzpatrick_skin_type"):
-        initial["fitzpatrick_skin_type"] = str(answers["fitzpatrick_skin_type"])
-    initial["indication"] = answers.get("indication") or ""
-    initial["goals"] = previous.goals
-    initial["previous_treatments"] = previous.previous_treatments
-    return initial
-
-
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 def screening_detail(request, pk):
-    screening = get_object_or_404(Screening.objects.select_related("patient", "recorded_by"), pk=pk)
-    patient = patient_for_staff(request, screening.patient_id, roles=PRACTITIONERS)
-    newest = screening_status(patient)
+    screening = load_or_404(request, SCREENINGS, pk=pk)
+    patient = screening.patient
+    newest = screening_standing(patient)
     is_newest = newest.screening is not None and newest.screening.pk == screening.pk
-    status = status_of(screening, patient) if is_newest else None
+    status = newest if is_newest else None
     kb = knowledge_base()
     record_view(request, patient, f"screening of {screening.recorded_at:%Y-%m-%d}", obj=screening)
     return render(
@@ -202,8 +79,10 @@ def screening_detail(request, pk):
             "is_newest": is_newest,
             "answer_labels": _answer_labels(screening.answers, kb),
             "area_labels": {code: info.label for (kind, code), info in kb.terms.items() if kind == "area"},
-            "prescriber_decisions": prescriber_decisions(screening) if screening.kind == "consultation" else [],
-            "evaluation": _evaluation_done(screening),
+            "prescriber_decisions": prescriber_decisions(screening)
+            if screening.kind == ScreeningKind.CONSULTATION
+            else [],
+            "evaluation": [(item, bool(screening.evaluation.get(item.code))) for item in evaluation_items()],
             "documents": kb.documents,
         },
     )
@@ -218,12 +97,7 @@ def _answer_labels(answers, kb):
         return found
 
     return {
-        "conditions": labels("conditions", ("condition",)),
-        "medications": labels("medications", ("medication",)),
-        "recent_medications": labels("recent_medications", ("medication",)),
-        "allergies": labels("allergies", ("ingredient", "allergen")),
-        "areas": labels("areas", ("area",)),
-        "ingredients": labels("ingredients", ("ingredient",)),
+        **{name: labels(name, kinds) for name, kinds in engine.LIST_FIELDS.items()},
         "indication": _indication(answers, kb),
         "unlisted": [
             (engine.UNLISTED_SINGULAR[name], texts) for name, texts in answers.get("unlisted", {}).items() if texts
@@ -239,17 +113,13 @@ def _indication(answers, kb):
     return info.label if info else code
 
 
-def _evaluation_done(screening):
-    return [(item, bool(screening.evaluation.get(item.code))) for item in EvaluationItem.objects.all()]
-
-
-@login_required
+@allow(Role.PRACTITIONER, record=True)
 @require_POST
 def prescriber_decision(request, pk, medication):
     """Record what the prescriber decided about one medicine (from the plan or screening page).
     A refused answer comes back on its own page, next to its field, with what was typed."""
-    screening = get_object_or_404(Screening.objects.select_related("patient", "based_on"), pk=pk)
-    patient = patient_for_staff(request, screening.patient_id, roles=PRACTITIONERS)
+    screening = load_or_404(request, SCREENINGS, pk=pk)
+    patient = screening.patient
     question = next((q for q in prescriber_questions(screening) if q.medication == medication), None)
     if question is None:
         raise Http404
@@ -282,26 +152,17 @@ def prescriber_decision(request, pk, medication):
     )
 
 
-def add_form_errors(form, error):
-    """A service's ValidationError, shown next to the form's fields where it names one."""
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error.messages)
-
-
 # --- Knowledge base -----------------------------------------------------------------------
 
 
-@practitioner_required
+@allow(Role.PRACTITIONER)
 def knowledge_index(request):
     query = request.GET.get("q", "").strip()[:100]
     severity = request.GET.get("severity", "")
     return render(request, "screening/knowledge/index.html", rule_index(query=query, severity=severity))
 
 
-@practitioner_required
+@allow(Role.PRACTITIONER)
 def rule_page(request, code):
     context = rule_detail(code)
     if context is None:
@@ -309,13 +170,13 @@ def rule_page(request, code):
     return render(request, "screening/knowledge/rule.html", context)
 
 
-@practitioner_required
+@allow(Role.PRACTITIONER)
 def terms_page(request):
     query = request.GET.get("q", "").strip()[:100]
     return render(request, "screening/knowledge/terms.html", vocabulary_index(query=query))
 
 
-@practitioner_required
+@allow(Role.PRACTITIONER)
 def term_page(request, kind, code):
     context = term_detail(kind, code)
     if context is None:
@@ -323,7 +184,7 @@ def term_page(request, kind, code):
     return render(request, "screening/knowledge/term.html", context)
 
 
-@practitioner_required
+@allow(Role.PRACTITIONER)
 def source_page(request, key):
     context = source_detail(key)
     if context is None:

@@ -8,12 +8,24 @@ class TreatmentSessionsConfig(AppConfig):
     verbose_name = "Sessions and scheduling"
 
     def ready(self):
+        # Imports here, not at the top: models and signals need the app registry ready.
         from mesoclinic.core.audit import track
+        from mesoclinic.plans.signals import plan_ended
 
+        from . import tasks  # noqa: F401  (registers the reminder tasks in every process, so
+
+        # a task queued by name runs eagerly when CELERY_TASK_ALWAYS_EAGER says so)
         from .models import Addendum, Chart, SessionPhoto, SessionSeries, TreatmentSession
+        from .scheduling.services import cancel_remaining_for_plan
 
         track(SessionSeries)
         track(TreatmentSession)
         track(Chart)
         track(Addendum)
         track(SessionPhoto, exclude_fields=["image"])
+        # A plan that ends takes its sessions still to come off the calendar, in its transaction.
+        plan_ended.connect(
+            lambda sender, plan, by, reason, **kwargs: cancel_remaining_for_plan(plan=plan, by=by, reason=reason),
+            weak=False,
+            dispatch_uid="treatment_sessions.cancel_remaining_for_plan",
+        )

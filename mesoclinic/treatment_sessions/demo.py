@@ -7,24 +7,37 @@ the calendar for benchmarks with bulk inserts.
 
 import datetime
 import hashlib
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from mesoclinic.core.models import Room, User
+from mesoclinic.core.selectors import clinic_zone
 from mesoclinic.patients.demo import BULK_EMAIL_DOMAIN
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans import services as plan_services
-from mesoclinic.plans.forms import PlanForm
-from mesoclinic.plans.models import Consent, Plan, PlanStatus, Protocol
-from mesoclinic.screening import engine
+from mesoclinic.plans.consent import consent_document
+from mesoclinic.plans.demo import protocol_plan, signed_consent
+from mesoclinic.plans.models import Consent, Plan, PlanStatus, Product, Protocol
+from mesoclinic.screening.demo import scripted_screening
 from mesoclinic.screening.knowledge import knowledge_base
-from mesoclinic.screening.models import Outcome, Screening, Term
-from mesoclinic.screening.services import screening_record
+from mesoclinic.screening.models import Outcome, Screening
+from mesoclinic.screening.selectors import patient_instructions
+from mesoclinic.treatment_sessions.scheduling import slots
 
-from . import scheduling, services
-from .models import SessionSeries, SessionStatus, TreatmentSession
-from .selectors import clinic_zone
+from .models import (
+    AdverseEvent,
+    AdverseEventType,
+    Chart,
+    ChartArea,
+    Lot,
+    ProductUse,
+    SessionSeries,
+    SessionStatus,
+    TreatmentSession,
+)
+from .scheduling import services
 
 # given name -> (screening answers, plan indication or None,
 #                booking: (weeks from now of session 1, hour) / "unbooked" / None for a draft)
@@ -54,7 +67,7 @@ def seed_journeys(practitioner, scheduler):
         with transaction.atomic():
             plan = None
             if indication:
-                plan = _plan(patient, practitioner, indication)
+                plan = protocol_plan(patient, practitioner, indication, goals="Agreed at the consultation.")
                 answers = {
                     **answers,
                     "areas": sorted({*answers.get("areas", []), *(t.code for t in plan.areas.all())}),
@@ -66,29 +79,11 @@ def seed_journeys(practitioner, scheduler):
                 continue
             if booking is None:
                 continue  # a draft: consent still to sign
-            plan_services.consent_sign(
-                plan=plan,
-                document_html=_consent_html(plan),
-                signed_name=patient.display_name,
-                confirmed=True,
-                photo_consent=True,
-                signature_png=None,
-                witnessed_by=practitioner,
-            )
+            signed_consent(plan, practitioner, document_html=_consent_html(plan))
             plan = plan_services.plan_activate(plan=plan, by=practitioner)
             if booking == "unbooked":
                 continue
             _book(plan, practitioner, rooms[0], scheduler, weeks_from_now=booking[0], hour=booking[1])
-
-
-def _plan(patient, practitioner, indication):
-    protocol = Protocol.objects.get(code=indication)
-    values = PlanForm.initial_for(protocol)
-    values["intervals"] = protocol.default_intervals(protocol.default_sessions)
-    values["areas"] = list(Term.objects.filter(kind="area", code__in=values["areas"]))
-    values["ingredients"] = list(Term.objects.filter(kind="ingredient", code__in=values["ingredients"]))
-    values["goals"] = "Agreed at the consultation."
-    return plan_services.plan_create(patient=patient, protocol=protocol, values=values, created_by=practitioner)
 
 
 # How the demo practitioner decided what the engine asked, per patient: overrides of critical
@@ -106,39 +101,18 @@ PRESCRIBERS = {"James": {"warfarin": ("pause", 5, "Dr. Priya Patel (GP)")}}
 
 
 def _screen(patient, practitioner, answers):
-    kb = knowledge_base()
-    data = {"date_of_birth": patient.date_of_birth.isoformat(), **answers}
-    parsed = engine.parse_answers(data, kb, today=timezone.localdate())
-    result = engine.evaluate(parsed, kb)
-    decisions = [
-        {"rule": f.rule, "key": f.key, "decision": "acknowledged"} for f in result.findings if f.severity == "warning"
-    ]
-    for finding in result.findings:
-        override = OVERRIDES.get(patient.given_name, {}).get(finding.key)
-        if override and finding.severity == "critical":
-            decisions.append({"rule": finding.rule, "key": finding.key, "decision": "overridden", **override})
-    answered = PRESCRIBERS.get(patient.given_name, {})
-    prescriber = []
-    for code, label in result.prescriber_medications:
-        answer, days, who = answered.get(code, ("not_asked", None, ""))
-        prescriber.append({"medication": code, "label": label, "answer": answer, "pause_days": days, "prescriber": who})
-    return screening_record(
-        patient=patient,
-        recorded_by=practitioner,
-        answers=parsed,
-        result=result,
-        decisions=decisions,
-        kb=kb,
-        prescriber=prescriber,
+    return scripted_screening(
+        patient,
+        practitioner,
+        answers,
+        overrides=OVERRIDES.get(patient.given_name),
+        prescriber=PRESCRIBERS.get(patient.given_name),
         evaluation={"health-history": True},
         goals="Demo patient",
     )
 
 
 def _consent_html(plan):
-    from mesoclinic.plans.consent import consent_document
-    from mesoclinic.screening.selectors import patient_instructions
-
     return consent_document(
         plan,
         practitioner=plan.created_by,
@@ -153,24 +127,15 @@ def _book(plan, practitioner, room, scheduler, weeks_from_now, hour):
     today = datetime.datetime.now(zone).date()
     tuesday = today - datetime.timedelta(days=today.weekday()) + datetime.timedelta(days=1, weeks=weeks_from_now)
     first = datetime.datetime.combine(tuesday, datetime.time(hour))
-    targets = scheduling.series_targets(first, plan.intervals, plan.sessions_planned)
+    targets = slots.series_targets(first, plan.intervals, plan.sessions_planned)
     # Past sessions are history, not bookings: write them directly, the way they happened.
-    past = [t for t in targets if scheduling.localize(t, zone) < timezone.now()]
+    past = [t for t in targets if slots.localize(t, zone) < timezone.now()]
     future = targets[len(past) :]
     series = SessionSeries.objects.create(plan=plan, patient=plan.patient, created_by=scheduler)
     duration = datetime.timedelta(minutes=plan.session_minutes)
     for sequence, target in enumerate(past, start=1):
-        start = scheduling.localize(target, zone)
-        done = TreatmentSession.objects.create(
-            series=series,
-            plan=plan,
-            patient=plan.patient,
-            practitioner=practitioner,
-            room=room,
-            sequence=sequence,
-            starts_at=start,
-            ends_at=start + duration,
-            status=SessionStatus.COMPLETED,
+        done = session_as_it_happened(
+            series, practitioner, room, slots.localize(target, zone), duration, sequence, SessionStatus.COMPLETED
         )
         _chart_history(done, practitioner)
     if future:
@@ -179,15 +144,25 @@ def _book(plan, practitioner, room, scheduler, weeks_from_now, hour):
         )
 
 
+def session_as_it_happened(series, practitioner, room, start, duration, sequence=1, status=SessionStatus.SCHEDULED):
+    """A session written directly at an exact moment, past or within the hour, which booking
+    would refuse: the demo's history, and the tests' sessions of today."""
+    return TreatmentSession.objects.create(
+        series=series,
+        plan=series.plan,
+        patient=series.patient,
+        practitioner=practitioner,
+        room=room,
+        sequence=sequence,
+        starts_at=start,
+        ends_at=start + duration,
+        status=status,
+    )
+
+
 def _chart_history(session, practitioner):
-    """A past session's signed chart and aftercare sheet, as if charted on the day."""
-    from decimal import Decimal
-
-    from mesoclinic.aftercare.services import sheet_for
-    from mesoclinic.plans.models import Product
-
-    from .models import AdverseEvent, AdverseEventType, Chart, ChartArea, Lot, ProductUse
-
+    """A past session's signed chart, as if charted on the day (its aftercare sheet is made by
+    the desk's seed_demo, above this app)."""
     plan = session.plan
     product, _ = Product.objects.get_or_create(name="HydraGlow Meso", manufacturer="Nova Aesthetics")
     lot, _ = Lot.objects.get_or_create(
@@ -218,7 +193,6 @@ def _chart_history(session, practitioner):
         )
     chart.signed_at, chart.signed_by = session.ends_at, practitioner
     chart.save(update_fields=["signed_at", "signed_by"])
-    sheet_for(session)
 
 
 # --- Scale data ------------------------------------------------------------------------------
@@ -297,7 +271,7 @@ def seed_calendar(weeks, stdout=None):
         for plan, one_series, (practitioner, room, weekday, hour, week) in zip(plans, series, chains, strict=True):
             for sequence in range(1, 9):
                 day = first_monday + datetime.timedelta(weeks=week + sequence - 1, days=weekday)
-                start = scheduling.localize(datetime.datetime.combine(day, datetime.time(hour)), zone)
+                start = slots.localize(datetime.datetime.combine(day, datetime.time(hour)), zone)
                 sessions.append(
                     TreatmentSession(
                         series=one_series,
@@ -320,7 +294,7 @@ def seed_calendar(weeks, stdout=None):
 def _chain_starts(chain, first_monday, zone):
     _, _, weekday, hour, week = chain
     return [
-        scheduling.localize(
+        slots.localize(
             datetime.datetime.combine(
                 first_monday + datetime.timedelta(weeks=week + n, days=weekday), datetime.time(hour)
             ),
@@ -333,7 +307,7 @@ def _chain_starts(chain, first_monday, zone):
 def _free_chains(chains, first_monday, weeks, zone, minutes):
     """Drop the chains that would collide with sessions already booked (the demo journeys)."""
     duration = datetime.timedelta(minutes=minutes)
-    start = scheduling.localize(datetime.datetime.combine(first_monday, datetime.time(0)), zone)
+    start = slots.localize(datetime.datetime.combine(first_monday, datetime.time(0)), zone)
     taken = list(
         TreatmentSession.objects.occupying()
         .filter(starts_at__gte=start, starts_at__lt=start + datetime.timedelta(weeks=weeks + 8))
@@ -345,8 +319,8 @@ def _free_chains(chains, first_monday, weeks, zone, minutes):
     for begins, ends, practitioner_id, room_id in taken:
         by_practitioner.setdefault(practitioner_id, []).append((begins, ends, None))
         by_room.setdefault(room_id, []).append((begins, ends, None))
-    busy_p = {pk: scheduling.Busy.of("", rows) for pk, rows in by_practitioner.items()}
-    busy_r = {pk: scheduling.Busy.of("", rows) for pk, rows in by_room.items()}
+    busy_p = {pk: slots.Busy.of("", rows) for pk, rows in by_practitioner.items()}
+    busy_r = {pk: slots.Busy.of("", rows) for pk, rows in by_room.items()}
     free = []
     for chain in chains:
         practitioner, room = chain[0], chain[1]

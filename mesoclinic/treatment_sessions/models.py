@@ -7,6 +7,7 @@ practitioner, room or patient (migration 0002); on SQLite the services check the
 """
 
 import hashlib
+import secrets
 
 from django.conf import settings
 from django.db import models
@@ -72,13 +73,13 @@ class TreatmentSession(PatientDataMixin, models.Model):
     change_note = models.CharField(
         max_length=200, blank=True, help_text="Why it last changed (kept in the audit trail)."
     )
-    day_check = models.OneToOneField(
+    recheck = models.OneToOneField(
         "screening.Screening",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="session",
-        help_text="The re-check on the day (a screening of kind day_check).",
+        help_text="The re-check on the day (a screening of kind recheck).",
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -304,8 +305,6 @@ class PhotoKind(models.TextChoices):
 
 def photo_path(instance, filename):
     # A random name: the file name must not carry the patient's identity.
-    import secrets
-
     return f"photos/{timezone.now():%Y/%m}/{secrets.token_hex(16)}.jpg"
 
 

@@ -2,71 +2,10 @@
 
 import datetime
 
-from django.db.models import Q
-from django.utils import timezone
+from mesoclinic.core.models import AuditEntry
+from mesoclinic.core.selectors import wall_clock
 
-from mesoclinic.core.models import Absence, AuditEntry, Clinic, Closure, OpeningHours, WorkingHours
-
-from .models import OCCUPYING, SessionStatus, TreatmentSession
-from .scheduling import Availability, Busy, wall_clock
-
-MARGIN = datetime.timedelta(days=1)
-
-
-def clinic_zone():
-    # Fresh from the database, not the page cache: a booking must use the zone as it is now.
-    return Clinic.current().zone
-
-
-def _ranges(rows):
-    by_day = {}
-    for row in rows:
-        by_day.setdefault(row.weekday, []).append((row.starts, row.ends))
-    return by_day
-
-
-def availability_for(*, practitioner, room, patient, window_start, window_end, now=None, zone=None):
-    """Everything `scheduling` needs to judge slots in [window_start, window_end) for these three."""
-    zone = zone or clinic_zone()
-    start, end = window_start - MARGIN, window_end + MARGIN
-    sessions = (
-        TreatmentSession.objects.filter(status__in=OCCUPYING, starts_at__lt=end, ends_at__gt=start)
-        .filter(Q(practitioner=practitioner) | Q(room=room) | Q(patient=patient))
-        .values_list("starts_at", "ends_at", "id", "practitioner_id", "room_id", "patient_id")
-    )
-    mine, rooms, patients = [], [], []
-    for starts_at, ends_at, pk, practitioner_id, room_id, patient_id in sessions:
-        if practitioner_id == practitioner.pk:
-            mine.append((starts_at, ends_at, pk))
-        if room_id == room.pk:
-            rooms.append((starts_at, ends_at, pk))
-        if patient_id == patient.pk:
-            patients.append((starts_at, ends_at, pk))
-    days = (start.date(), end.date())
-    return Availability(
-        zone=zone,
-        opening=_ranges(OpeningHours.objects.all()),
-        closures=list(
-            Closure.objects.filter(ends_on__gte=days[0], starts_on__lte=days[1]).values_list(
-                "starts_on", "ends_on", "reason"
-            )
-        ),
-        working=_ranges(WorkingHours.objects.filter(practitioner=practitioner)),
-        absences=list(
-            Absence.objects.filter(practitioner=practitioner, ends_on__gte=days[0], starts_on__lte=days[1]).values_list(
-                "starts_on", "ends_on"
-            )
-        ),
-        practitioner=Busy.of(practitioner.display_name, mine),
-        room=Busy.of(room.name, rooms),
-        patient=Busy.of("the patient", patients),
-        now=now or timezone.now(),
-    )
-
-
-def booked_count(plan):
-    """Sessions of the plan that hold or held a slot (cancelled ones do not count)."""
-    return plan.sessions.filter(status__in=OCCUPYING).count()
+from .models import SessionStatus, TreatmentSession
 
 
 def sessions_of_patient(patient):
@@ -93,7 +32,8 @@ def open_follow_ups(sessions, today):
 
 # The order a change's lines are told in, whatever order the database keeps its fields in
 # (PostgreSQL's jsonb sorts keys, SQLite keeps them as written): what changed, then why.
-FIELD_ORDER = {"status": 0, "starts_at": 1, "day_check": 2, "change_note": 99}
+# "day_check" is the re-check field's name in entries written before it was renamed.
+FIELD_ORDER = {"status": 0, "starts_at": 1, "recheck": 2, "day_check": 2, "change_note": 99}
 # Fields that follow from the others and would only repeat them.
 SILENT_FIELDS = {"ends_at", "updated_at"}
 
@@ -123,7 +63,7 @@ def _change_line(field, old, new, zone):
         return ""
     if field == "starts_at":
         return f"Moved from {_local(old, zone)} to {_local(new, zone)}"
-    if field == "day_check":
+    if field in ("recheck", "day_check"):
         return "Re-check recorded"
     if field == "change_note":
         return f"Note: {new}" if new else ""  # the note says what this change was; the one before is history

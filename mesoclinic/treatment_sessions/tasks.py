@@ -6,20 +6,20 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from . import reminders
 from .models import Reminder, ReminderStatus
+from .reminders import delivery, services
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(name="reminders.sweep")
 def sweep_due_reminders():
-    return reminders.sweep()
+    return services.sweep()
 
 
 @shared_task(
     bind=True,
-    name="reminders.send",
+    name=services.SEND_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(SMTPException, OSError, OperationalError),
@@ -30,7 +30,7 @@ def sweep_due_reminders():
 )
 def send_reminder(self, reminder_id):
     try:
-        return reminders.deliver(reminder_id)
+        return delivery.deliver(reminder_id)
     except Exception as error:
         if self.request.retries >= self.max_retries:
             # Out of retries: say so on the outbox instead of trying for ever.

@@ -1,24 +1,9 @@
 from django.urls import path
 
-from . import sessionday_views, views
+from . import views
 
 app_name = "treatment_sessions"
 
 urlpatterns = [
-    path("today/", views.today, name="today"),
-    path("calendar/", views.calendar, name="calendar"),
-    path("calendar/<str:kind>/<int:pk>/<str:day>/", views.calendar_week_for, name="calendar_week_for"),
-    path("calendar/to-book/", views.to_book, name="to_book"),
-    path("calendar/feed/", views.feed_settings, name="feed_settings"),
-    path("calendar/feed/<str:token>.ics", views.feed, name="feed"),
-    path("plans/<int:plan_pk>/book/", views.book_series, name="book"),
     path("sessions/<int:pk>/", views.session_detail, name="session"),
-    path("sessions/<int:pk>/move/", views.session_move, name="move"),
-    path("sessions/<int:pk>/cancel/", views.session_cancel, name="cancel"),
-    path("sessions/<int:pk>/no-show/", views.session_no_show, name="no_show"),
-    path("sessions/<int:pk>/recheck/", sessionday_views.recheck, name="recheck"),
-    path("sessions/<int:pk>/chart/", sessionday_views.chart, name="chart"),
-    path("sessions/<int:pk>/addendum/", sessionday_views.addendum, name="addendum"),
-    path("patients/<int:patient_pk>/sessions.ics", views.patient_ics, name="patient_ics"),
-    path("outbox/", views.outbox, name="outbox"),
 ]

@@ -8,7 +8,7 @@ from django.utils import timezone
 from mesoclinic.aftercare.models import SheetLink
 from mesoclinic.aftercare.services import link_create
 from mesoclinic.core.models import AuditEntry
-from tests.factories import PatientFactory, PatientUserFactory
+from tests.builders import PatientFactory, PatientUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_signing_the_chart_emails_the_patient_a_link_that_opens_the_sheet(
     clinic, alice, room, patient, django_capture_on_commit_callbacks, settings
 ):
     from mesoclinic.celery import app
-    from tests.aftercare.conftest import signed_session
+    from tests.builders import signed_session
 
     app.conf.task_always_eager = True
     try:

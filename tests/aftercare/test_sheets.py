@@ -8,7 +8,7 @@ import textstat
 from pypdf import PdfReader
 
 from mesoclinic.aftercare.render import sheet_words
-from tests.factories import PatientFactory
+from tests.builders import PatientFactory
 
 pytestmark = pytest.mark.django_db
 LONDON = zoneinfo.ZoneInfo("Europe/London")

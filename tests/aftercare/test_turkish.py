@@ -67,7 +67,7 @@ def test_every_fixture_sentence_has_turkish():
 
 @pytest.mark.django_db
 def test_a_turkish_patient_gets_a_turkish_sheet(make_sheet):
-    from tests.factories import PatientFactory
+    from tests.builders import PatientFactory
 
     patient = PatientFactory(preferred_language="tr")
     sheet = make_sheet(patient, areas=("face",), events=("bruising",), medications=("ibuprofen",))
@@ -89,7 +89,7 @@ def test_the_turkish_patients_portal_and_pdf_are_in_turkish(client, make_sheet):
 
     from pypdf import PdfReader
 
-    from tests.factories import PatientFactory, PatientUserFactory
+    from tests.builders import PatientFactory, PatientUserFactory
 
     user = PatientUserFactory(username="ayse")
     patient = PatientFactory(preferred_language="tr", user=user)

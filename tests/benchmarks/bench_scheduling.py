@@ -6,11 +6,11 @@ import datetime
 from django.utils import timezone
 
 from mesoclinic.core.models import Room, User
+from mesoclinic.core.selectors import clinic_zone
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans.models import Plan, PlanStatus, Protocol
-from mesoclinic.treatment_sessions import services
 from mesoclinic.treatment_sessions.models import TreatmentSession
-from mesoclinic.treatment_sessions.selectors import clinic_zone
+from mesoclinic.treatment_sessions.scheduling import services
 from tests.benchmarks.harness import busiest_day, client_for, page_timing, timed
 
 

@@ -33,7 +33,7 @@ def test_pages_answer_each_role(clients, url_name, expected):
 @pytest.mark.parametrize(
     ("url_name", "expected"),
     [
-        ("patients:detail", {"anonymous": 302, "practitioner": 200, "scheduler": 200, "patient": 404}),
+        ("desk:patient", {"anonymous": 302, "practitioner": 200, "scheduler": 200, "patient": 404}),
         ("patients:edit", {"anonymous": 302, "practitioner": 200, "scheduler": 200, "patient": 404}),
         # The access history is for practitioners; a scheduler gets 403, a patient 404.
         ("patients:access_history", {"anonymous": 302, "practitioner": 200, "scheduler": 403, "patient": 404}),
@@ -45,13 +45,13 @@ def test_patient_pages_answer_each_role(clients, patient, url_name, expected):
 
 
 def test_a_patient_cannot_open_her_own_staff_record_either(pat_client, pat):
-    assert pat_client.get(reverse("patients:detail", args=[pat.pk])).status_code == 404
+    assert pat_client.get(reverse("desk:patient", args=[pat.pk])).status_code == 404
 
 
 def test_scheduler_sees_contact_details_but_not_clinical_notes(sam_client, patient):
     patient.notes = "Allergic to lidocaine; anxious about needles."
     patient.save()
-    page = sam_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    page = sam_client.get(reverse("desk:patient", args=[patient.pk])).content.decode()
     assert patient.phone in page
     assert "lidocaine" not in page
     form = sam_client.get(reverse("patients:edit", args=[patient.pk])).content.decode()
@@ -76,7 +76,7 @@ def test_scheduler_cannot_write_clinical_notes_by_crafting_a_post(sam_client, pa
 def test_practitioner_sees_clinical_notes(alice_client, patient):
     patient.notes = "Allergic to lidocaine."
     patient.save()
-    assert "Allergic to lidocaine." in alice_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "Allergic to lidocaine." in alice_client.get(reverse("desk:patient", args=[patient.pk])).content.decode()
 
 
 def test_unknown_ids_and_urls_get_the_404_page(alice_client):

@@ -58,3 +58,29 @@ def test_healthz_is_503_when_the_broker_is_down(client, settings):
     assert response.status_code == 503
     assert response.json()["broker"]["state"] == "down"
     assert response.json()["database"]["state"] == "up"
+
+
+def test_the_embedded_brokers_control_folder_is_under_var_not_the_working_folder():
+    """kombu keeps its exchange tables in ./control unless told otherwise: once it was
+    committed to the repository from a worker started at the top of the checkout."""
+    from django.conf import settings as django_settings
+
+    tracked = subprocess.run(
+        ["git", "ls-files", "control"], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True
+    )
+    assert tracked.stdout == ""
+    env = {key: value for key, value in os.environ.items() if key != "CELERY_BROKER_URL"}  # the default
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from mesoclinic import settings as s; "
+            "print(s.CELERY_BROKER_TRANSPORT_OPTIONS['control_folder']); print(s.VAR_DIR)",
+        ],
+        env={**env, "DJANGO_SETTINGS_MODULE": "mesoclinic.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert Path(shown[0]).is_relative_to(Path(shown[1]))
+    assert django_settings.VAR_DIR.name == "var" or "MESOCLINIC_VAR_DIR" in os.environ

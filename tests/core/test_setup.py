@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mesoclinic.core.models import Absence, Clinic, Closure, OpeningHours, Room, WorkingHours
 from mesoclinic.core.selectors import current_clinic
-from tests.factories import PractitionerFactory
+from tests.builders import PractitionerFactory
 
 pytestmark = pytest.mark.django_db
 

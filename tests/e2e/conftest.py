@@ -150,3 +150,16 @@ def pytest_terminal_summary(terminalreporter):
         write(f"  [{impact}] {rule}: {help_text} -- {len(pages)} page(s): {', '.join(sorted(pages))}")
     if not by_rule:
         write("  none")
+
+
+@pytest.fixture(autouse=True)
+def _queued_tasks_run_at_once():
+    """No Celery worker runs beside the browser: what the app queues when a transaction
+    commits (a signed chart's aftercare sheet) runs at once, as a worker would moments later.
+    The worker tests (tests/core/test_worker.py, reminders/test_reminder_worker.py) run real ones."""
+    from mesoclinic.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

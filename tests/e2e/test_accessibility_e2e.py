@@ -25,28 +25,38 @@ from playwright.sync_api import expect
 
 from mesoclinic.aftercare.services import link_create, sheet_for
 from mesoclinic.core.models import User
+from mesoclinic.core.selectors import clinic_today
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans.models import Product
 from mesoclinic.plans.services import plan_activate
 from mesoclinic.screening.models import Outcome, Screening
-from mesoclinic.screening.selectors import clinic_today
-from mesoclinic.treatment_sessions import photos as photo_services
 from mesoclinic.treatment_sessions.models import TreatmentSession
-from mesoclinic.treatment_sessions.scheduling import localize
-from mesoclinic.treatment_sessions.services import series_book
-from tests.aftercare.conftest import signed_session
+from mesoclinic.treatment_sessions.photos import services as photo_services
+from mesoclinic.treatment_sessions.scheduling.services import series_book
+from mesoclinic.treatment_sessions.scheduling.slots import localize
+from tests.builders import (
+    CLINIC_ZONE,
+    PatientFactory,
+    active_plan,
+    booked_long_ago,
+    consented,
+    covering,
+    local,
+    next_monday,
+    plan_for,
+    rechecked,
+    screened,
+    session_at,
+    signed_session,
+)
 from tests.e2e.conftest import AXE_NOTES
-from tests.factories import PatientFactory
-from tests.plans.conftest import covering, make_plan, screen_patient, sign
-from tests.treatment_sessions.conftest import ZONE_NAME, active_plan, local, next_monday, session_at
-from tests.treatment_sessions.test_photos import jpeg, upload
-from tests.treatment_sessions.test_session_day import check
+from tests.treatment_sessions.photos.test_photos import jpeg, upload
 
 AXE_SOURCE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 FAILING_IMPACTS = ("serious", "critical")
 PASSWORD = "correct horse battery"
-LONDON = zoneinfo.ZoneInfo(ZONE_NAME)
+LONDON = zoneinfo.ZoneInfo(CLINIC_ZONE)
 PHONE = {"width": 390, "height": 844}
 
 
@@ -88,15 +98,16 @@ def world(clinic, alice, sam, pat, room):
     sheet = sheet_for(signed_session(alice, room, pat, areas=("face",), start=at(10)))
 
     chart_plan = active_plan(alice, "cellulite", patient=PatientFactory(given_name="Nur", family_name="Keskin"))
-    chart_session = session_at(chart_plan, alice, room, at(11))
-    check(chart_session, alice)
-    recheck_plan = make_plan(PatientFactory(given_name="Derya", family_name="Aksu"), alice, "cellulite")
-    screen_patient(recheck_plan.patient, alice, medications=["ibuprofen"], **covering(recheck_plan))
-    sign(recheck_plan, alice)
-    recheck_session = session_at(plan_activate(plan=recheck_plan, by=alice), alice, room, at(12))
+    # Booked and screened days ago, as a clinic's sessions are: every hold had time to be kept.
+    chart_session = booked_long_ago(session_at(chart_plan, alice, room, at(11)))
+    rechecked(chart_session, alice)
+    recheck_plan = plan_for(PatientFactory(given_name="Derya", family_name="Aksu"), alice, "cellulite")
+    screened(recheck_plan.patient, alice, medications=["ibuprofen"], **covering(recheck_plan))
+    consented(recheck_plan, alice)
+    recheck_session = booked_long_ago(session_at(plan_activate(plan=recheck_plan, by=alice), alice, room, at(12)))
 
-    draft_plan = make_plan(PatientFactory(given_name="Melis", family_name="Ergin"), alice, "hair_loss")
-    screen_patient(draft_plan.patient, alice, **covering(draft_plan))
+    draft_plan = plan_for(PatientFactory(given_name="Melis", family_name="Ergin"), alice, "hair_loss")
+    screened(draft_plan.patient, alice, **covering(draft_plan))
 
     to_book_day = next_monday(2)
     to_book_plan = active_plan(alice, "cellulite", patient=PatientFactory(given_name="Selma", family_name="Uçar"))

@@ -1,6 +1,6 @@
 from playwright.sync_api import expect
 
-from tests.aftercare.conftest import signed_session
+from tests.builders import signed_session
 from tests.e2e.conftest import login
 
 

@@ -11,10 +11,8 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.plans.models import Consent, Plan, PlanStatus
 from mesoclinic.screening.models import Outcome, Screening
 from mesoclinic.treatment_sessions.models import SessionSeries, TreatmentSession
+from tests.builders import PatientFactory, active_plan, consented, covering, next_monday, plan_for, screened
 from tests.e2e.conftest import draw_signature, login
-from tests.factories import PatientFactory
-from tests.plans.conftest import covering, make_plan, screen_patient, sign
-from tests.treatment_sessions.conftest import active_plan, next_monday
 
 
 def findings(page):
@@ -165,8 +163,8 @@ def deferred_patient_with_two_plans(alice):
     with signed consent. Nothing is deferred yet: each plan would be bookable or activatable."""
     patient = PatientFactory(given_name="Deniz", family_name="Arslan")
     active = active_plan(alice, "cellulite", patient=patient)
-    draft = make_plan(patient, alice, "skin_rejuvenation")
-    sign(draft, alice)
+    draft = plan_for(patient, alice, "skin_rejuvenation")
+    consented(draft, alice)
     return patient, active, draft
 
 
@@ -209,7 +207,7 @@ def test_a_deferred_patient_cannot_be_activated_or_booked_by_the_practitioner_in
     screenshot("active-plan-on-hold")
 
     # The booking page, reached by its address, refuses and offers no form.
-    page.goto(reverse("treatment_sessions:book", args=[active.pk]))
+    page.goto(reverse("scheduling:book", args=[active.pk]))
     expect(page.get_by_role("alert")).to_contain_text("Treatment is on hold")
     expect(page.get_by_role("button", name="Propose dates")).to_have_count(0)
     screenshot("booking-refused")
@@ -229,7 +227,7 @@ def test_a_deferred_patient_cannot_be_activated_or_booked_by_the_practitioner_in
 
     for plan, refusal in ((active, "Treatment is on hold"), (draft, "Only an active plan can be booked")):
         response = page.request.post(
-            reverse("treatment_sessions:book", args=[plan.pk]),
+            reverse("scheduling:book", args=[plan.pk]),
             headers=headers,
             form=booking_post(plan, alice, room, first_day),
             max_redirects=0,
@@ -251,7 +249,7 @@ def test_a_deferred_patient_cannot_be_booked_by_the_scheduler_in_the_ui_or_by_a_
 ):
     patient, active, _ = deferred_patient_with_two_plans(alice)
     ready = active_plan(alice, "cellulite", patient=PatientFactory(given_name="Ece", family_name="Polat"))
-    screen_patient(patient, alice, decisions=[], pregnant=True, **covering(active))
+    screened(patient, alice, decisions=[], pregnant=True, **covering(active))
     assert Screening.objects.for_patient(patient).first().outcome == Outcome.DEFERRED
     first_day = next_monday(2)
 
@@ -274,7 +272,7 @@ def test_a_deferred_patient_cannot_be_booked_by_the_scheduler_in_the_ui_or_by_a_
     screenshot("patient")
 
     response = page.request.post(
-        reverse("treatment_sessions:book", args=[active.pk]),
+        reverse("scheduling:book", args=[active.pk]),
         headers=csrf_headers(page),
         form=booking_post(active, alice, room, first_day),
         max_redirects=0,
@@ -285,7 +283,7 @@ def test_a_deferred_patient_cannot_be_booked_by_the_scheduler_in_the_ui_or_by_a_
 
     # The same crafted POST books a patient who is not deferred: the refusal is the deferral.
     response = page.request.post(
-        reverse("treatment_sessions:book", args=[ready.pk]),
+        reverse("scheduling:book", args=[ready.pk]),
         headers=csrf_headers(page),
         form=booking_post(ready, alice, room, first_day),
         max_redirects=0,

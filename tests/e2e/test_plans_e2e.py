@@ -1,8 +1,8 @@
 from playwright.sync_api import expect
 
 from mesoclinic.plans.models import Consent, Plan, PlanStatus
+from tests.builders import PatientFactory
 from tests.e2e.conftest import draw_signature, login
-from tests.factories import PatientFactory
 
 
 def test_practitioner_builds_a_hair_loss_plan_screens_for_it_signs_consent_and_activates(page, screenshot, alice):

@@ -3,13 +3,13 @@ import zoneinfo
 
 from playwright.sync_api import expect
 
+from mesoclinic.core.selectors import wall_clock
 from mesoclinic.treatment_sessions.models import TreatmentSession
-from mesoclinic.treatment_sessions.scheduling import wall_clock
-from mesoclinic.treatment_sessions.services import series_book
+from mesoclinic.treatment_sessions.scheduling.services import series_book
+from tests.builders import CLINIC_ZONE, active_plan, local, next_monday
 from tests.e2e.conftest import login
-from tests.treatment_sessions.conftest import ZONE_NAME, active_plan, local, next_monday
 
-LONDON = zoneinfo.ZoneInfo(ZONE_NAME)
+LONDON = zoneinfo.ZoneInfo(CLINIC_ZONE)
 
 
 def test_scheduler_books_a_cellulite_series_around_a_collision_then_moves_the_third_and_following(

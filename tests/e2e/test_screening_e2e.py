@@ -3,8 +3,8 @@ import datetime
 from playwright.sync_api import expect
 
 from mesoclinic.screening.models import Outcome, Screening
+from tests.builders import PatientFactory
 from tests.e2e.conftest import login
-from tests.factories import PatientFactory
 
 
 def findings(page):

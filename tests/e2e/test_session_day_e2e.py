@@ -6,19 +6,17 @@ from playwright.sync_api import expect
 from mesoclinic.plans.models import Product
 from mesoclinic.plans.services import plan_activate
 from mesoclinic.treatment_sessions.models import Chart, SessionStatus, TreatmentSession
+from tests.builders import PatientFactory, booked_long_ago, consented, covering, plan_for, screened, session_at
 from tests.e2e.conftest import login
-from tests.factories import PatientFactory
-from tests.plans.conftest import covering, make_plan, screen_patient, sign
-from tests.treatment_sessions.conftest import booked_long_ago, session_at
 
 
 def test_practitioner_rechecks_and_charts_with_a_lot_and_an_adverse_event_then_sees_it_on_the_patient_page(
     page, screenshot, clinic, alice, room
 ):
     patient = PatientFactory(given_name="Nur", family_name="Keskin")
-    plan = make_plan(patient, alice, "cellulite")
-    screen_patient(patient, alice, medications=["ibuprofen"], **covering(plan))
-    sign(plan, alice)
+    plan = plan_for(patient, alice, "cellulite")
+    screened(patient, alice, medications=["ibuprofen"], **covering(plan))
+    consented(plan, alice)
     plan = plan_activate(plan=plan, by=alice)
     now = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0)
     start = now + datetime.timedelta(minutes=30)

@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from mesoclinic.plans import services
 from mesoclinic.plans.models import Consent, PlanStatus
-from tests.plans.conftest import covering, screen_patient, sign
+from tests.builders import consented, covering, screened
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_a_fake_signature_is_refused():
 
 
 def test_a_signed_consent_cannot_be_changed(hair_plan, alice):
-    consent = sign(hair_plan, alice)
+    consent = consented(hair_plan, alice)
     consent.document_html = "<p>something else</p>"
     with pytest.raises(ValidationError):
         consent.save()
@@ -91,8 +91,8 @@ def test_a_signed_consent_cannot_be_changed(hair_plan, alice):
 
 
 def test_withdrawing_consent_stops_the_plan_and_can_happen_once(alice_client, hair_plan, alice):
-    screen_patient(hair_plan.patient, alice, **covering(hair_plan))
-    consent = sign(hair_plan, alice)
+    screened(hair_plan.patient, alice, **covering(hair_plan))
+    consent = consented(hair_plan, alice)
     services.plan_activate(plan=hair_plan, by=alice)
     alice_client.post(reverse("plans:consent_withdraw", args=[consent.pk]), {"reason": "Changed her mind."})
     consent.refresh_from_db()
@@ -123,3 +123,23 @@ def test_the_signed_consent_prints_as_a_pdf(alice_client, alice, hair_plan):
     assert hair_plan.patient.display_name in text
     assert "FDA" in text
     assert consent.document_sha256 in text.replace("\n", "")
+
+
+def test_the_consent_service_refuses_a_document_other_than_the_one_shown(hair_plan, alice):
+    """The check lives in the service, so no caller can store a consent to a document the
+    patient did not read; the fingerprint the page sent must be the stored document's."""
+    shown = "<p>the document as the patient read it</p>"
+    common = {
+        "plan": hair_plan,
+        "signed_name": hair_plan.patient.display_name,
+        "confirmed": True,
+        "photo_consent": False,
+        "witnessed_by": alice,
+    }
+    with pytest.raises(ValidationError, match="The plan changed while the document was open"):
+        services.consent_sign(
+            document_html=shown + "<p>a clause added since</p>", shown_fingerprint=services.fingerprint(shown), **common
+        )
+    assert not Consent.objects.exists()
+    consent = services.consent_sign(document_html=shown, shown_fingerprint=services.fingerprint(shown), **common)
+    assert consent.document_sha256 == services.fingerprint(shown)

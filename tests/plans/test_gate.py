@@ -10,7 +10,7 @@ from django.utils import timezone
 from mesoclinic.plans import services
 from mesoclinic.plans.models import PlanStatus
 from mesoclinic.screening.models import Screening, Term
-from tests.plans.conftest import covering, make_plan, screen_patient, sign
+from tests.builders import consented, covering, plan_for, screened
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,8 @@ def reasons(plan):
 
 
 def test_a_covered_screened_consented_plan_activates(hair_plan, alice):
-    screening = screen_patient(hair_plan.patient, alice, **covering(hair_plan))
-    sign(hair_plan, alice)
+    screening = screened(hair_plan.patient, alice, **covering(hair_plan))
+    consented(hair_plan, alice)
     plan = services.plan_activate(plan=hair_plan, by=alice)
     assert plan.status == PlanStatus.ACTIVE
     assert plan.screening == screening
@@ -29,22 +29,22 @@ def test_a_covered_screened_consented_plan_activates(hair_plan, alice):
 
 
 def test_no_screening_closes_the_gate(hair_plan, alice):
-    sign(hair_plan, alice)
+    consented(hair_plan, alice)
     assert "no screening" in reasons(hair_plan)
     with pytest.raises(services.GateClosed):
         services.plan_activate(plan=hair_plan, by=alice)
 
 
 def test_an_expired_screening_closes_the_gate(hair_plan, alice):
-    screening = screen_patient(hair_plan.patient, alice, **covering(hair_plan))
+    screening = screened(hair_plan.patient, alice, **covering(hair_plan))
     Screening.objects.filter(pk=screening.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
-    sign(hair_plan, alice)
+    consented(hair_plan, alice)
     assert "lapsed" in reasons(hair_plan)
 
 
 def test_a_deferred_screening_closes_the_gate(hair_plan, alice):
-    screen_patient(hair_plan.patient, alice, **covering(hair_plan, pregnant=True))
-    sign(hair_plan, alice)
+    screened(hair_plan.patient, alice, **covering(hair_plan, pregnant=True))
+    consented(hair_plan, alice)
     assert "deferred treatment" in reasons(hair_plan)
 
 
@@ -60,21 +60,21 @@ def test_an_override_with_an_allowed_reason_opens_it(hair_plan, alice):
             "comment": "Letter on file: superficial scalp treatment acceptable.",
         }
     ]
-    screen_patient(hair_plan.patient, alice, decisions=decisions, **covering(hair_plan, conditions=["keloid_tendency"]))
-    sign(hair_plan, alice)
+    screened(hair_plan.patient, alice, decisions=decisions, **covering(hair_plan, conditions=["keloid_tendency"]))
+    consented(hair_plan, alice)
     assert services.plan_gate(hair_plan).is_open
 
 
 def test_pregnancy_cannot_be_overridden_even_by_a_crafted_decision(hair_plan, alice):
     decisions = [{"rule": "pregnancy", "decision": "overridden", "reason": "specialist_clearance", "comment": "x"}]
     with pytest.raises(ValidationError, match="cannot be overridden"):
-        screen_patient(hair_plan.patient, alice, decisions=decisions, **covering(hair_plan, pregnant=True))
+        screened(hair_plan.patient, alice, decisions=decisions, **covering(hair_plan, pregnant=True))
 
 
 def test_a_site_override_stops_counting_when_the_plan_treats_that_site(patient, alice):
     """Eczema on the hands does not stop a scalp plan (the site is named and excluded); an
     override naming the scalp itself, which the plan treats, is refused."""
-    plan = make_plan(patient, alice, "hair_loss")
+    plan = plan_for(patient, alice, "hair_loss")
     override = {
         "rule": "chronic-skin-condition",
         "key": "chronic-skin-condition",
@@ -83,35 +83,33 @@ def test_a_site_override_stops_counting_when_the_plan_treats_that_site(patient, 
         "site": "hands",
         "comment": "Eczema on the hands only.",
     }
-    screen_patient(patient, alice, decisions=[override], **covering(plan, conditions=["eczema"]))
-    sign(plan, alice)
+    screened(patient, alice, decisions=[override], **covering(plan, conditions=["eczema"]))
+    consented(plan, alice)
     assert services.plan_gate(plan).is_open
     # The same override naming the scalp is refused when it is recorded.
     with pytest.raises(ValidationError, match="must exclude the affected site"):
-        screen_patient(
-            patient, alice, decisions=[{**override, "site": "scalp"}], **covering(plan, conditions=["eczema"])
-        )
+        screened(patient, alice, decisions=[{**override, "site": "scalp"}], **covering(plan, conditions=["eczema"]))
 
 
 def test_a_screening_that_did_not_cover_the_plan_closes_the_gate(hair_plan, alice):
-    screen_patient(hair_plan.patient, alice, areas=["face"], ingredients=["hyaluronic_acid"])
-    sign(hair_plan, alice)
+    screened(hair_plan.patient, alice, areas=["face"], ingredients=["hyaluronic_acid"])
+    consented(hair_plan, alice)
     assert "did not cover area Scalp" in reasons(hair_plan)
 
 
 def test_an_allergy_to_an_ingredient_in_the_cocktail_closes_the_gate(patient, alice):
-    plan = make_plan(patient, alice, "skin_rejuvenation", ingredients=["hyaluronic_acid", "lidocaine"])
-    screen_patient(patient, alice, allergies=["lidocaine"], **covering(plan))
-    sign(plan, alice)
+    plan = plan_for(patient, alice, "skin_rejuvenation", ingredients=["hyaluronic_acid", "lidocaine"])
+    screened(patient, alice, allergies=["lidocaine"], **covering(plan))
+    consented(plan, alice)
     assert "deferred treatment" in reasons(plan)
 
 
 def test_an_allergy_the_screening_never_saw_against_the_cocktail_is_caught_by_the_re_run(patient, alice):
     """Screened for hyaluronic acid only, then lidocaine added to the plan: the engine, re-run
     with the plan's own cocktail, finds the allergy even before coverage is fixed."""
-    plan = make_plan(patient, alice, "skin_rejuvenation", ingredients=["hyaluronic_acid", "lidocaine"])
-    screen_patient(patient, alice, allergies=["lidocaine"], areas=["face"], ingredients=["hyaluronic_acid"])
-    sign(plan, alice)
+    plan = plan_for(patient, alice, "skin_rejuvenation", ingredients=["hyaluronic_acid", "lidocaine"])
+    screened(patient, alice, allergies=["lidocaine"], areas=["face"], ingredients=["hyaluronic_acid"])
+    consented(plan, alice)
     found = reasons(plan)
     assert "Critical for this plan" in found and "ingredient Lidocaine" in found
 
@@ -119,8 +117,8 @@ def test_an_allergy_the_screening_never_saw_against_the_cocktail_is_caught_by_th
 def test_a_facial_plan_for_a_diabetic_is_critical_for_that_plan(patient, alice):
     """Screened for the scalp, diabetes was only a note; the facial plan makes it critical
     (face-2023), and only a specialist's clearance on the screening opens the gate."""
-    plan = make_plan(patient, alice, "skin_rejuvenation")
-    screen_patient(
+    plan = plan_for(patient, alice, "skin_rejuvenation")
+    screened(
         patient,
         alice,
         conditions=["diabetes"],
@@ -128,7 +126,7 @@ def test_a_facial_plan_for_a_diabetic_is_critical_for_that_plan(patient, alice):
         indication="hair_loss",
         ingredients=[t.code for t in plan.ingredients.all()],
     )
-    sign(plan, alice)
+    consented(plan, alice)
     assert "Critical for this plan: Facial treatment with diabetes" in reasons(plan)
     cleared = {
         "rule": "facial-diabetes",
@@ -139,7 +137,7 @@ def test_a_facial_plan_for_a_diabetic_is_critical_for_that_plan(patient, alice):
         "cleared_on": datetime.date.today().isoformat(),
         "comment": "HbA1c 6.4%, well controlled; agrees to facial treatment.",
     }
-    screen_patient(patient, alice, decisions=[cleared], conditions=["diabetes"], **covering(plan))
+    screened(patient, alice, decisions=[cleared], conditions=["diabetes"], **covering(plan))
     assert services.plan_gate(plan).is_open
 
 
@@ -148,17 +146,17 @@ def test_a_products_ingredients_are_checked_against_allergies_at_the_gate(patien
 
     product = Product.objects.create(name="Numb Meso", manufacturer="Test")
     product.ingredients.set(Term.objects.filter(kind="ingredient", code__in=["hyaluronic_acid", "lidocaine"]))
-    plan = make_plan(patient, alice, "skin_rejuvenation", ingredients=["hyaluronic_acid"])
+    plan = plan_for(patient, alice, "skin_rejuvenation", ingredients=["hyaluronic_acid"])
     plan.products.set([product])
-    screen_patient(patient, alice, allergies=["local_anaesthetic"], **covering(plan))
-    sign(plan, alice)
+    screened(patient, alice, allergies=["local_anaesthetic"], **covering(plan))
+    consented(plan, alice)
     found = reasons(plan)
     assert "ingredient Lidocaine" in found  # the screening never saw the product's lidocaine
     assert "Allergy to a planned ingredient" in found
 
 
 def test_consent_is_required(hair_plan, alice):
-    screen_patient(hair_plan.patient, alice, **covering(hair_plan))
+    screened(hair_plan.patient, alice, **covering(hair_plan))
     assert "not signed consent" in reasons(hair_plan)
 
 
@@ -181,10 +179,10 @@ def test_only_practitioners_may_activate(sam_client, pat_client, hair_plan):
 def test_the_plan_page_tells_what_the_newest_screening_tells_the_patient(alice_client, hair_plan, alice):
     """Activated on one screening, re-screened later with warfarin: the plan page shows the
     instructions the reminders now send (the newest screening's), and says why."""
-    screen_patient(hair_plan.patient, alice, **covering(hair_plan))
-    sign(hair_plan, alice)
+    screened(hair_plan.patient, alice, **covering(hair_plan))
+    consented(hair_plan, alice)
     services.plan_activate(plan=hair_plan, by=alice)
-    screen_patient(
+    screened(
         hair_plan.patient,
         alice,
         prescriber={"warfarin": ("pause", 4, "Dr. Kaya")},

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from mesoclinic.core.models import AuditEntry
 from mesoclinic.screening.models import Outcome, Screening
-from mesoclinic.screening.selectors import screening_status
+from mesoclinic.screening.selectors import screening_standing
 
 pytestmark = pytest.mark.django_db
 
@@ -157,19 +157,19 @@ def test_the_prefilled_answers_are_ticked_boxes_with_their_labels(alice_client, 
 
 def test_a_screening_lapses_after_the_configured_days_and_when_the_birth_date_changes(alice_client, patient):
     alice_client.post(reverse("screening:new", args=[patient.pk]), form_data())
-    assert screening_status(patient).is_current
+    assert screening_standing(patient).is_current
     later = timezone.now() + datetime.timedelta(days=31)
-    assert not screening_status(patient, now=later).is_current
+    assert not screening_standing(patient, now=later).is_current
     patient.date_of_birth = patient.date_of_birth - datetime.timedelta(days=1)
     patient.save()
-    status = screening_status(patient)
+    status = screening_standing(patient)
     assert not status.is_current
     assert "date of birth" in status.lapsed_because
 
 
 def test_the_patient_page_shows_the_screening_status_and_holds(alice_client, patient):
     alice_client.post(reverse("screening:new", args=[patient.pk]), form_data(medications=["ibuprofen"]))
-    page = alice_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    page = alice_client.get(reverse("desk:patient", args=[patient.pk])).content.decode()
     assert "Clear to treat" in page
     assert "Stop ibuprofen 7 days before each session" in page
 
@@ -255,7 +255,7 @@ def test_not_yet_asked_is_recorded_and_tells_the_patient_nothing(alice_client, p
     assert alice_client.post(url, data).status_code == 302
     assert not [i for i in patient_instructions(patient) if i.medication == "warfarin"]
     assert [q.label for q in preparation(Screening.objects.get()).unanswered] == ["warfarin"]
-    page = alice_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    page = alice_client.get(reverse("desk:patient", args=[patient.pk])).content.decode()
     assert "Ask the prescriber" in page
 
 
@@ -272,7 +272,7 @@ def test_the_prescriber_can_answer_later_from_the_plan_or_screening_page(alice_c
     assert refused.status_code == 400
     assert "A pause runs from 1 to 30 days." in refused.content.decode()
     assert 'value="Dr. Kaya"' in refused.content.decode()
-    back = reverse("patients:detail", args=[patient.pk])
+    back = reverse("desk:patient", args=[patient.pk])
     saved = alice_client.post(url, {"answer": "pause", "pause_days": "4", "prescriber": "Dr. Kaya", "next": back})
     assert saved["Location"] == back
     [instruction] = [i for i in patient_instructions(patient) if i.medication == "warfarin"]
@@ -364,7 +364,7 @@ def test_a_medication_typed_among_the_conditions_says_where_it_goes(alice_client
 def test_the_planned_date_lies_within_the_screenings_validity(alice_client, patient, days, message):
     """A 17-year-old screened for a date after her birthday would be clear for the sessions
     before it: the planned date must fall in the screening's own 30 days."""
-    from mesoclinic.screening.selectors import clinic_today
+    from mesoclinic.core.selectors import clinic_today
 
     day = (clinic_today() + datetime.timedelta(days=days)).isoformat()  # the clinic's day, not the server's
     page = alice_client.post(reverse("screening:new", args=[patient.pk]), form_data(on_date=day)).content.decode()
@@ -390,3 +390,31 @@ def test_an_override_about_a_blood_thinner_needs_the_prescribers_decision_first(
     assert "Record the prescriber&#x27;s decision on clopidogrel before overriding." in page
     assert not Screening.objects.exists()
     assert alice_client.post(url, {**data, **rx("clopidogrel", answer="continue")}).status_code == 302
+
+
+def test_the_plan_page_sends_what_its_screening_must_cover_and_the_form_ticks_it(alice_client, patient, alice):
+    """Screening for a plan: the plan page's link carries its areas, ingredients (its products'
+    too) and indication; the form starts with them ticked. The screening app reads no plan."""
+    from mesoclinic.plans.models import Product
+    from mesoclinic.screening.models import Term
+    from tests.builders import plan_for
+
+    plan = plan_for(patient, alice, "hair_loss")
+    product = Product.objects.create(name="Numbing", manufacturer="Test")
+    product.ingredients.set([Term.objects.get(kind="ingredient", code="lidocaine")])
+    plan.products.add(product)
+    page = alice_client.get(plan.get_absolute_url()).content.decode()
+    link = re.search(r'href="(/patients/\d+/screenings/new/\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    form = alice_client.get(link).context["form"]
+    assert set(form.initial["areas"]) == {t.code for t in plan.areas.all()}
+    assert "lidocaine" in form.initial["ingredients"]
+    assert {t.code for t in plan.ingredients.all()} <= set(form.initial["ingredients"])
+    assert form.initial["indication"] == "hair_loss"
+
+
+def test_a_crafted_cover_query_ticks_only_terms_the_vocabulary_knows(alice_client, patient):
+    url = reverse("screening:new", args=[patient.pk])
+    response = alice_client.get(url, {"areas": ["scalp", "<script>"], "ingredients": "nope", "indication": "x" * 500})
+    assert response.status_code == 200
+    initial = response.context["form"].initial
+    assert initial.get("areas") == ["scalp"] and "ingredients" not in initial and not initial.get("indication")

@@ -10,15 +10,18 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from mesoclinic.aftercare.models import AftercareInstruction
+from mesoclinic.plans.models import IngredientInfo
+from mesoclinic.screening.engine import medication_classes
+from mesoclinic.screening.instructions import sentence_name
+from mesoclinic.screening.knowledge import knowledge_base
+from mesoclinic.screening.models import Rule, Term
+from mesoclinic.treatment_sessions.models import AdverseEventType
+
 TARGET = Path(__file__).resolve().parents[2] / "fixture_strings.py"
 
 
 def patient_strings():
-    from mesoclinic.aftercare.models import AftercareInstruction
-    from mesoclinic.plans.models import IngredientInfo
-    from mesoclinic.screening.models import Rule, Term
-    from mesoclinic.treatment_sessions.models import AdverseEventType
-
     strings = list(AftercareInstruction.objects.order_by("section", "position", "code").values_list("text", flat=True))
     strings += list(
         Term.objects.filter(kind__in=("area", "indication")).order_by("kind", "code").values_list("label", flat=True)
@@ -39,10 +42,6 @@ def patient_strings():
 def instruction_medicines():
     """Names of the medicines a preparation instruction can name: members of the classes a
     hold or a prescriber's decision is about (screening/instructions.py words them so)."""
-    from mesoclinic.screening.engine import medication_classes
-    from mesoclinic.screening.instructions import sentence_name
-    from mesoclinic.screening.knowledge import knowledge_base
-
     kb = knowledge_base()
     classes = {c for r in kb.rules if r.hold_substance or r.prescriber_decides for c in medication_classes(r.when)}
     return sorted(

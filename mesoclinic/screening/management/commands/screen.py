@@ -10,10 +10,10 @@ import sys
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from mesoclinic.core.selectors import current_clinic
+from mesoclinic.core.selectors import clinic_today, current_clinic
 from mesoclinic.screening import engine
 from mesoclinic.screening.knowledge import KnowledgeBaseError, knowledge_base, vocabulary
-from mesoclinic.screening.selectors import clinic_today, hours_until
+from mesoclinic.screening.selectors import hours_until
 
 EXIT_BAD_INPUT = 2
 

@@ -1,0 +1,55 @@
+"""The patient's record: each app's summary of one patient, gathered for the patient page."""
+
+from django.utils import timezone
+
+from mesoclinic.aftercare.models import AftercareSheet
+from mesoclinic.plans.selectors import plans_of
+from mesoclinic.screening.selectors import screenings_of
+from mesoclinic.treatment_sessions.models import OCCUPYING, SessionStatus
+from mesoclinic.treatment_sessions.photos.selectors import patient_photos
+from mesoclinic.treatment_sessions.selectors import sessions_of_patient
+from mesoclinic.treatment_sessions.status import clinical_status
+
+
+def _sessions(patient, plans):
+    """The patient's sessions, the next one, and each plan's progress (sessions done and
+    booked, counted from the sessions already loaded: a plan's sessions are its patient's)."""
+    sessions = sessions_of_patient(patient)
+    booked, done = {}, {}
+    for session in sessions:
+        if session.status in OCCUPYING:
+            booked[session.plan_id] = booked.get(session.plan_id, 0) + 1
+        if session.status == SessionStatus.COMPLETED:
+            done[session.plan_id] = done.get(session.plan_id, 0) + 1
+    for plan in plans:
+        plan.sessions_done = done.get(plan.pk, 0)
+        plan.sessions_booked = booked.get(plan.pk, 0)
+    now = timezone.now()
+    upcoming = [s for s in sessions if s.status == SessionStatus.SCHEDULED and s.starts_at >= now]
+    return {"sessions": sessions, "next_session": upcoming[0] if upcoming else None}
+
+
+def practitioner_record(patient):
+    """Everything the practitioner's patient page shows besides identity."""
+    status = clinical_status(patient)
+    plans = plans_of(patient)
+    return {
+        "status": status,
+        "screenings": screenings_of(patient, limit=10),
+        "plans": plans,
+        "active_plan": next((plan for plan in plans if plan.is_active), None),
+        **_sessions(patient, plans),
+        "photos": patient_photos(patient),
+        "sheets": list(
+            AftercareSheet.objects.filter(patient=patient)
+            .select_related("session__plan__indication")
+            .order_by("-session__starts_at")
+        ),
+    }
+
+
+def scheduler_record(patient):
+    """What the clinic admin sees: sessions and the plans to book, no clinical detail (the
+    booking hold says only that booking waits for the practitioner)."""
+    plans = [plan for plan in plans_of(patient) if plan.is_active]
+    return {"status": clinical_status(patient), "plans": plans, **_sessions(patient, plans)}

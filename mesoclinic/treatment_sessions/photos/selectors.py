@@ -1,0 +1,126 @@
+"""Reads of session photos: what consent allows to be shown, per session and per patient."""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from PIL import Image
+
+from mesoclinic.core.selectors import current_clinic
+from mesoclinic.plans.models import Consent
+from mesoclinic.plans.selectors import current_consent
+from mesoclinic.treatment_sessions.models import PhotoKind, SessionPhoto, SessionStatus
+
+# Pillow format names we accept. HEIF (iPhone HEIC) only when a plugin such as
+# pillow-heif has registered it; otherwise Pillow cannot read it and it is refused.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
+MAX_PIXELS = 40_000_000  # about 40 megapixels; more is refused as a decompression bomb
+JPEG_QUALITY = 90
+MAX_FILES = 12
+THUMBNAIL_SIZE = (480, 480)
+NO_PHOTO_CONSENT = "The patient has not agreed to photos."
+CLOSED_SESSION = {
+    SessionStatus.CANCELLED: "This session was cancelled; photos belong to sessions that take place.",
+    SessionStatus.NO_SHOW: "The patient did not come to this session; photos belong to sessions that take place.",
+}
+
+
+def accepted_formats():
+    """The accepted formats Pillow can actually open here."""
+    Image.init()
+    return [name for name in ACCEPTED_FORMATS if name in Image.OPEN]
+
+
+def accepted_label():
+    names = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "HEIC"}
+    labels = [names[name] for name in accepted_formats()]
+    return ", ".join(labels[:-1]) + " or " + labels[-1] if len(labels) > 1 else labels[0]
+
+
+def max_megabytes():
+    size = settings.MESOCLINIC_PHOTO_MAX_BYTES / (1024 * 1024)
+    return f"{size:g} MB"
+
+
+def photos_refusal(session):
+    """Why photos cannot be added to or shown for `session` (its plan's consent), or ''."""
+    consent = current_consent(session.plan)
+    if consent is None or not consent.photo_consent:
+        return NO_PHOTO_CONSENT
+    return ""
+
+
+def photo_consent_plans(plan_ids=None, *, patient=None):
+    """The plans (among `plan_ids`, or of `patient`) whose current consent includes photos.
+
+    One query. A plan's current consent is its newest one not withdrawn (plans.selectors).
+    """
+    consents = Consent.objects.standing()
+    consents = consents.filter(plan__patient=patient) if patient is not None else consents.filter(plan_id__in=plan_ids)
+    current = {}
+    for plan_id, photo_consent in consents.values_list("plan_id", "photo_consent"):
+        current.setdefault(plan_id, photo_consent)
+    return {plan_id for plan_id, allowed in current.items() if allowed}
+
+
+def photo_viewable(photo):
+    return not photos_refusal(photo.session)
+
+
+def session_photos(session, user):
+    """The session page's photo section: the photos, and whether consent allows them."""
+    refusal = photos_refusal(session)
+    closed = session.status in CLOSED_SESSION
+    photos = [] if refusal else list(session.photos.select_related("uploaded_by").order_by("uploaded_at", "id"))
+    return {
+        "session_photos": photos,
+        "before_photos": [p for p in photos if p.kind == PhotoKind.BEFORE],
+        "after_photos": [p for p in photos if p.kind == PhotoKind.AFTER],
+        "photos_allowed": not refusal,
+        "photos_refusal": refusal,
+        "can_upload_photos": not refusal and not closed and getattr(user, "is_practitioner", False),
+        "upload_refusal": CLOSED_SESSION.get(session.status, ""),
+    }
+
+
+@dataclass
+class SessionGroup:
+    session: object
+    photos: list = field(default_factory=list)
+
+
+@dataclass
+class PatientPhotos:
+    """A patient's photos for the hub and the compare page."""
+
+    groups: list  # SessionGroup, oldest session first, only photos consent allows
+    hidden: int  # photos kept but not shown: their plan's photo consent is gone
+    consent: bool  # at least one of the patient's plans has photo consent now
+    zone: object
+
+    @property
+    def photos(self):
+        return [photo for group in self.groups for photo in group.photos]
+
+    @property
+    def count(self):
+        return len(self.photos)
+
+
+def patient_photos(patient) -> PatientPhotos:
+    """The patient's photos that may be shown, grouped by session, in two queries."""
+    allowed = photo_consent_plans(patient=patient)
+    photos = (
+        SessionPhoto.objects.filter(patient=patient)
+        .select_related("session__plan__indication")
+        .order_by("session__starts_at", "session_id", "uploaded_at", "id")
+    )
+    groups, hidden = {}, 0
+    for photo in photos:
+        if photo.session.plan_id not in allowed:
+            hidden += 1
+            continue
+        groups.setdefault(photo.session_id, SessionGroup(photo.session)).photos.append(photo)
+    # Before photos first, then after: the order a comparison reads.
+    for group in groups.values():
+        group.photos.sort(key=lambda p: p.kind != PhotoKind.BEFORE)
+    return PatientPhotos(groups=list(groups.values()), hidden=hidden, consent=bool(allowed), zone=current_clinic().zone)

@@ -1,0 +1,191 @@
+"""Session photos: the upload, checked and re-encoded, and thumbnails.
+
+An upload is checked with Pillow (size, format, pixel count, a readable file) and then
+re-encoded: turned upright from its EXIF orientation, converted to sRGB, and saved as a
+new JPEG that carries no metadata at all (no GPS position, no camera, no date, no
+thumbnail). The original bytes are never stored.
+
+Photos are shown only while the plan's current consent includes the separate photo
+consent; withdrawing consent hides them everywhere (the files stay, as clinical records).
+"""
+
+import contextlib
+import io
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from mesoclinic.plans.selectors import current_consent
+from mesoclinic.treatment_sessions.models import PhotoKind, SessionPhoto
+
+from .selectors import (
+    CLOSED_SESSION,
+    JPEG_QUALITY,
+    MAX_FILES,
+    MAX_PIXELS,
+    NO_PHOTO_CONSENT,
+    THUMBNAIL_SIZE,
+    accepted_formats,
+    accepted_label,
+    max_megabytes,
+    photos_refusal,
+)
+
+# --- Checking and re-encoding ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    data: bytes  # a JPEG with no metadata
+    width: int
+    height: int
+
+
+def clean_image(upload) -> CleanImage:
+    """The upload as a new metadata-free sRGB JPEG, or ValidationError saying what is wrong."""
+    name = getattr(upload, "name", "") or "The photo"
+    limit = settings.MESOCLINIC_PHOTO_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise ValidationError(f"{name} is larger than the {max_megabytes()} limit for a photo.")
+    formats = accepted_formats()
+    unreadable = f"{name} could not be read as a {accepted_label()} image."
+    try:
+        upload.seek(0)
+        with Image.open(upload, formats=formats) as probe:
+            _check_pixels(probe, name)
+            probe.verify()
+        # verify() leaves the image unusable: open it again to decode it.
+        upload.seek(0)
+        with Image.open(upload, formats=formats) as image:
+            _check_pixels(image, name)
+            image.load()
+            return _reencode(image)
+    except Image.DecompressionBombError:
+        raise ValidationError(_too_many_pixels(name)) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError, EOFError):
+        raise ValidationError(unreadable) from None
+
+
+def _too_many_pixels(name):
+    return f"{name} has too many pixels (more than {MAX_PIXELS // 1_000_000} megapixels); export it smaller."
+
+
+def _check_pixels(image, name):
+    width, height = image.size
+    if width < 1 or height < 1 or width * height > MAX_PIXELS:
+        raise ValidationError(_too_many_pixels(name))
+
+
+def _reencode(image) -> CleanImage:
+    icc = image.info.get("icc_profile")
+    image = ImageOps.exif_transpose(image)
+    image = _to_rgb(image)
+    if icc:
+        image = _to_srgb(image, icc)
+    # A new image holding only pixels: nothing from the original's info (EXIF, XMP, ICC,
+    # comments) can travel with it.
+    clean = Image.frombytes("RGB", image.size, image.tobytes())
+    out = io.BytesIO()
+    clean.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return CleanImage(out.getvalue(), clean.width, clean.height)
+
+
+def _to_rgb(image):
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        image = image.convert("RGBA")
+        background = Image.new("RGB", image.size, "white")
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale: scale to 8 bits before converting.
+        image = image.point(lambda value: value / 256).convert("L")
+    return image.convert("RGB") if image.mode != "RGB" else image
+
+
+def _to_srgb(image, icc):
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image  # an unreadable profile: keep the pixels as they are
+
+
+# --- Writes ----------------------------------------------------------------------------------
+
+
+def photos_upload(*, session, files, kind, caption="", by) -> list[SessionPhoto]:
+    """Store `files` as `kind` photos of `session`: all of them, or none (ValidationError)."""
+    if kind not in PhotoKind.values:
+        raise ValidationError({"kind": "Choose before or after."})
+    if not files:
+        raise ValidationError({"images": "Choose at least one photo."})
+    if len(files) > MAX_FILES:
+        raise ValidationError({"images": f"Upload at most {MAX_FILES} photos at once."})
+    if session.status in CLOSED_SESSION:
+        raise ValidationError(CLOSED_SESSION[session.status])
+    caption = (caption or "").strip()
+    if len(caption) > 120:
+        raise ValidationError({"caption": "Keep the caption under 120 characters."})
+    if photos_refusal(session):
+        raise ValidationError(NO_PHOTO_CONSENT)
+
+    # Check and re-encode everything first (slow, no transaction held), then store.
+    encoded, problems = [], []
+    for upload in files:
+        try:
+            encoded.append(clean_image(upload))
+        except ValidationError as error:
+            problems += error.messages
+    if problems:
+        raise ValidationError({"images": problems})
+    return _store(session=session, encoded=encoded, kind=kind, caption=caption, by=by)
+
+
+@transaction.atomic
+def _store(*, session, encoded, kind, caption, by):
+    # Lock the consent so a withdrawal cannot slip in between the check and the save.
+    consent = current_consent(session.plan, for_update=True)
+    if consent is None or not consent.photo_consent:
+        raise ValidationError(NO_PHOTO_CONSENT)
+    photos, stored = [], []
+    try:
+        for image in encoded:
+            photo = SessionPhoto(
+                session=session, patient_id=session.patient_id, kind=kind, caption=caption, uploaded_by=by
+            )
+            # The name is random (photo_path); nothing of the uploaded file name is kept.
+            photo.image.save("photo.jpg", ContentFile(image.data), save=False)
+            photo.width, photo.height = image.width, image.height
+            stored.append(photo.image.name)
+            photo.save()
+            photos.append(photo)
+    except BaseException:
+        _delete_files(stored)
+        raise
+    return photos
+
+
+def _delete_files(names):
+    for name in names:
+        with contextlib.suppress(OSError):
+            default_storage.delete(name)
+
+
+# --- Reads -----------------------------------------------------------------------------------
+
+
+def thumbnail(photo) -> bytes:
+    """A small JPEG of `photo` for lists (made on the fly, never stored)."""
+    with photo.image.open("rb") as handle, Image.open(handle, formats=["JPEG"]) as image:
+        image.draft("RGB", THUMBNAIL_SIZE)  # decode JPEGs at a reduced scale: fast
+        image.thumbnail(THUMBNAIL_SIZE)
+        out = io.BytesIO()
+        image.convert("RGB").save(out, format="JPEG", quality=80)
+        return out.getvalue()

@@ -1,0 +1,163 @@
+"""Forms of scheduling: where a series starts, moving and cancelling sessions."""
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from mesoclinic.core.models import Room, User
+
+from . import services
+
+
+class PractitionerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.display_name
+
+
+class SeriesStartForm(forms.Form):
+    """Where a series starts: the first session's day and time, who and where."""
+
+    start_date = forms.DateField(
+        label="First session", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    start_time = forms.TimeField(
+        label="Start time", widget=forms.TimeInput(attrs={"type": "time", "step": 900}, format="%H:%M")
+    )
+    practitioner = PractitionerChoiceField(queryset=User.objects.none(), empty_label="Choose…")
+    room = forms.ModelChoiceField(queryset=Room.objects.none(), empty_label="Choose…")
+
+    def __init__(self, *args, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today or datetime.date.today()
+        self.fields["practitioner"].queryset = User.objects.practitioners().order_by("last_name")
+        self.fields["room"].queryset = Room.objects.filter(is_active=True)
+
+    def clean_start_date(self):
+        day = self.cleaned_data["start_date"]
+        if day < self.today:
+            raise forms.ValidationError("The first session cannot be in the past.")
+        if day > self.today + datetime.timedelta(days=730):
+            raise forms.ValidationError("That is more than two years ahead; check the year.")
+        return day
+
+    @property
+    def first_local(self):
+        return datetime.datetime.combine(self.cleaned_data["start_date"], self.cleaned_data["start_time"])
+
+
+def parse_local(value):
+    """'2026-12-01T10:00' from a datetime-local input, or None."""
+    try:
+        return datetime.datetime.strptime(value.strip(), "%Y-%m-%dT%H:%M")
+    except (AttributeError, ValueError):
+        return None
+
+
+class MoveForm(forms.Form):
+    new_start = forms.DateTimeField(
+        label="New date and time",
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 900}, format="%Y-%m-%dT%H:%M"),
+    )
+    following = forms.TypedChoiceField(
+        label="Which sessions",
+        choices=[("no", "This session only"), ("yes", "This and the following sessions (keep the spacing)")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        initial="no",
+    )
+    note = forms.CharField(label="Reason (optional)", required=False, max_length=120)
+
+    def clean_new_start(self):
+        # DateTimeField makes the value aware in the server's zone; we need the clinic's wall clock.
+        value = self.cleaned_data["new_start"]
+        return value.replace(tzinfo=None) if value.tzinfo else value
+
+
+class CancelForm(forms.Form):
+    scope = forms.ChoiceField(
+        label="Cancel",
+        choices=[("one", "This session only"), ("remaining", "This and all remaining sessions")],
+        widget=forms.RadioSelect,
+        initial="one",
+    )
+    reason = forms.CharField(label="Reason", max_length=150)
+
+
+class BookingForm(SeriesStartForm):
+    """The booking page: where the series starts, and the time of each session to book
+    (`session_<n>` fields the proposal drew, changed or picked from the alternatives)."""
+
+    too_soon_confirmed = forms.BooleanField(required=False)
+    EVERY_SESSION = "Every session needs a date and time."
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.problems = []  # why booking refused, shown above the proposal
+
+    @property
+    def wants_booking(self):
+        return self.data.get("action") == "book"
+
+    def _sequences(self):
+        found = []
+        for key in self.data:
+            prefix, _, number = key.partition("_")
+            if prefix == "session" and number.isdigit():
+                found.append(int(number))
+        return sorted(found)
+
+    def session_times(self):
+        """{sequence: wall-clock time or None (unreadable)} for every session field sent."""
+        return {seq: parse_local(self.data.get(f"session_{seq}", "")) for seq in self._sequences()}
+
+    def chosen(self, targets):
+        """The times the admin set by hand: every session field that differs from the plan's
+        spacing (`targets`: {sequence: time}), and the alternative they picked."""
+        chosen = {
+            seq: when for seq, when in self.session_times().items() if when is not None and when != targets.get(seq)
+        }
+        sequence, _, value = self.data.get("pick", "").partition("|")
+        when = parse_local(value)
+        if sequence.isdigit() and when:
+            chosen[int(sequence)] = when
+        return chosen
+
+    def session_starts(self):
+        """The times to book, in order; None when a session has none (EVERY_SESSION)."""
+        times = list(self.session_times().values())
+        if not times or any(when is None for when in times):
+            return None
+        return times
+
+    def book(self, plan, by):
+        """Book the series as the form stands: the series, or None with the reasons in
+        `self.problems` (a time missing, a slot taken meanwhile, the plan refused)."""
+        starts = self.session_starts()
+        if starts is None:
+            self.problems.append(self.EVERY_SESSION)
+            return None
+        try:
+            return services.series_book(
+                plan=plan,
+                practitioner=self.cleaned_data["practitioner"],
+                room=self.cleaned_data["room"],
+                local_starts=starts,
+                by=by,
+                too_soon_confirmed=self.cleaned_data["too_soon_confirmed"],
+            )
+        except ValidationError as error:
+            self.problems += error.messages
+            return None
+
+    def proposals(self, plan):
+        """The proposed series for the form's start, with the times set by hand kept."""
+        chosen = self.chosen(services.remaining_targets(plan, self.first_local))
+        return services.series_proposal(
+            plan=plan,
+            practitioner=self.cleaned_data["practitioner"],
+            room=self.cleaned_data["room"],
+            first_local=self.first_local,
+            chosen=chosen,
+        )

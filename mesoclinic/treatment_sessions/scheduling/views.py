@@ -1,0 +1,195 @@
+"""Scheduling pages: booking a series, moving and cancelling, the calendar, the feeds."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from mesoclinic.core.audit import record_view
+from mesoclinic.core.forms import add_form_errors
+from mesoclinic.core.models import Role
+from mesoclinic.core.permissions import STAFF, allow, load_or_404
+from mesoclinic.core.selectors import clinic_today, clinic_zone, wall_clock
+from mesoclinic.patients.models import Patient
+from mesoclinic.plans.models import Plan
+from mesoclinic.treatment_sessions.models import TreatmentSession
+from mesoclinic.treatment_sessions.status import booking_refusal
+
+from . import services
+from .calendar import calendar_grid, parse_day
+from .feeds import feed_create, feed_response, feed_revoke
+from .forms import BookingForm, CancelForm, MoveForm
+from .ics import patient_series
+from .selectors import plans_to_book
+
+SESSIONS = TreatmentSession.objects.select_related("patient", "plan__indication", "practitioner", "room", "series")
+
+
+def _week_of(session):
+    """The practitioner's calendar week that shows `session`."""
+    day = session.starts_at.astimezone(clinic_zone()).date()
+    return reverse(
+        "scheduling:calendar_week_for",
+        kwargs={"kind": "practitioner", "pk": session.practitioner_id, "day": day.isoformat()},
+    )
+
+
+def _plural(count, word="session"):
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+@allow(*STAFF, record=True)
+def book_series(request, plan_pk):
+    """From an active plan to a series on the calendar: propose, adjust, book all or nothing."""
+    plan = load_or_404(request, Plan.objects.select_related("patient", "indication", "protocol"), pk=plan_pk)
+    remaining = services.remaining_sessions(plan)
+    form = BookingForm(request.POST if request.method == "POST" else (request.GET or None), today=clinic_today())
+    refusal = booking_refusal(plan)
+    problems = [refusal] if refusal else ([] if remaining else ["Every session of this plan is already booked."])
+    proposals = []
+    if not problems and form.is_bound and form.is_valid():
+        if form.wants_booking and (series := form.book(plan, request.user)):
+            messages.success(request, f"Booked {_plural(series.sessions.count())} for {plan.patient}.")
+            return redirect(_week_of(series.sessions.first()))
+        problems += form.problems
+        proposals = form.proposals(plan)
+    if request.method == "GET":
+        record_view(request, plan.patient, "series booking", obj=plan)
+    context = {
+        "plan": plan,
+        "patient": plan.patient,
+        "form": form,
+        "proposals": proposals,
+        "problems": problems,
+        "refused": bool(refusal),
+        "remaining": remaining,
+        "zone": clinic_zone(),
+        "conflicts": sum(not p.ok for p in proposals),
+        "too_soon": [p for p in proposals if p.too_soon_hours],
+    }
+    # Booking a plan that may not be booked at all conflicts with its state: not a form error.
+    status = 409 if refusal and request.method == "POST" else 200
+    return render(request, "treatment_sessions/scheduling/book.html", context, status=status)
+
+
+@allow(*STAFF, record=True)
+def session_move(request, pk):
+    session = load_or_404(request, SESSIONS, pk=pk)
+    form = MoveForm(request.POST or None, initial={"new_start": wall_clock(session.starts_at, clinic_zone())})
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.session_move(
+                session=session,
+                new_local=form.cleaned_data["new_start"],
+                following=form.cleaned_data["following"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            add_form_errors(form, error, field="new_start")
+        else:
+            messages.success(request, f"Moved {_plural(len(result.moved))}.")
+            for flag in result.flags:
+                messages.warning(request, flag)
+            return redirect(session)
+    context = {"session": session, "patient": session.patient, "form": form}
+    return render(request, "treatment_sessions/scheduling/move.html", context)
+
+
+@allow(*STAFF, record=True)
+def session_cancel(request, pk):
+    session = load_or_404(request, SESSIONS, pk=pk)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        cancel = (
+            services.session_cancel_remaining if form.cleaned_data["scope"] == "remaining" else services.session_cancel
+        )
+        try:
+            count = cancel(session=session, reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            messages.success(request, f"Cancelled {_plural(count)}.")
+            return redirect(session)
+    context = {"session": session, "patient": session.patient, "form": form}
+    return render(request, "treatment_sessions/scheduling/cancel.html", context)
+
+
+@allow(*STAFF, record=True)
+def session_no_show(request, pk):
+    session = load_or_404(request, SESSIONS, pk=pk)
+    if request.method != "POST":
+        return redirect(session)
+    try:
+        services.session_no_show(session=session, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Marked as a no-show.")
+    return redirect(session)
+
+
+# --- The calendar --------------------------------------------------------------------------
+
+
+def _calendar(request, *, kind, wanted, day, view):
+    grid = calendar_grid(request.user, view=view, kind=kind, day=parse_day(day, None), wanted=wanted)
+    return render(request, "treatment_sessions/scheduling/calendar.html", grid)
+
+
+@allow(*STAFF)
+def calendar(request):
+    kind = request.GET.get("by", "practitioner")
+    return _calendar(
+        request, kind=kind, wanted=request.GET.get(kind), day=request.GET.get("date"), view=request.GET.get("view")
+    )
+
+
+@allow(*STAFF)
+def calendar_week_for(request, kind, pk, day):
+    return _calendar(request, kind=kind, wanted=pk, day=day, view="week")
+
+
+@allow(*STAFF)
+def to_book(request):
+    """Active plans with sessions still to book, for the clinic admin; a time chosen on the
+    calendar ("book from here") travels on to the booking page."""
+    keys = ("start_date", "start_time", "practitioner", "room")
+    params = {key: request.GET[key] for key in keys if request.GET.get(key)}
+    return render(request, "treatment_sessions/scheduling/to_book.html", {"plans": plans_to_book(), "params": params})
+
+
+# --- iCalendar -----------------------------------------------------------------------------
+
+
+@allow(Role.PRACTITIONER)
+def feed_settings(request):
+    """A practitioner's private calendar link: create (or replace) and revoke."""
+    new_url = None
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            feed_revoke(owner=request.user)
+            messages.success(request, "The calendar link was revoked; calendars using it stop updating.")
+            return redirect("scheduling:feed_settings")
+        token = feed_create(owner=request.user)
+        new_url = request.build_absolute_uri(reverse("scheduling:feed", args=[token]))
+    has_feed = hasattr(request.user, "calendar_feed")
+    return render(request, "treatment_sessions/scheduling/feed.html", {"new_url": new_url, "has_feed": has_feed})
+
+
+@allow(*STAFF, Role.PATIENT, anonymous=True)
+def feed(request, token):
+    """The feed itself: no login (calendar apps cannot sign in); the secret is the URL."""
+    return feed_response(request, token)
+
+
+@allow(*STAFF, record=True)
+def patient_ics(request, patient_pk):
+    patient = load_or_404(request, Patient.objects.all(), pk=patient_pk)
+    sessions = TreatmentSession.objects.filter(patient=patient).select_related("room", "plan").order_by("starts_at")
+    record_view(request, patient, "sessions calendar file")
+    response = HttpResponse(patient_series(patient, sessions), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="sessions-{patient.pk}.ics"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,394 @@
+"""Forms of the session day: the re-check, and the chart with its lots, events and measures."""
+
+import datetime
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from mesoclinic.core.forms import add_form_errors
+from mesoclinic.plans.models import Product, Technique
+from mesoclinic.screening import engine
+from mesoclinic.screening.forms import DecisionForm, grouped_choices
+from mesoclinic.screening.models import Term
+from mesoclinic.treatment_sessions.models import AdverseEventType, AdverseSeverity, Anaesthetic
+
+from . import charting, recheck
+from .charting import ProductLine, chart_problems
+from .recheck import RecheckAnswers
+from .selectors import chart_flags, chart_initial, chart_measures
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class RecheckForm(forms.Form):
+    """The short check before charting. Every question must be answered: none has a default."""
+
+    pregnant = forms.ChoiceField(label="Pregnant now, or may be?", choices=YES_NO, widget=forms.RadioSelect)
+    breastfeeding = forms.ChoiceField(label="Breastfeeding now?", choices=YES_NO, widget=forms.RadioSelect)
+    new_medications = forms.MultipleChoiceField(
+        label="New medications since the screening", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    new_medications_other = forms.CharField(label="Other new medications", required=False)
+    infection_at_site = forms.ChoiceField(
+        label="Any infection, cold sore or broken skin at the treatment site?", choices=YES_NO, widget=forms.RadioSelect
+    )
+    feeling_well = forms.ChoiceField(label="Feeling well today?", choices=YES_NO, widget=forms.RadioSelect)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, kb, holds, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kb = kb
+        self.holds = holds
+        self.fields["new_medications"].choices = grouped_choices(kb, ("medication",))
+        self.fields["new_medications_other"].widget.attrs.update({"placeholder": "Type terms, separated by commas"})
+        for hold in holds:
+            self.fields[f"hold_{hold.key}"] = forms.ChoiceField(
+                label=hold.question,
+                choices=[("kept", "Kept"), ("broken", "Not kept")],
+                widget=forms.RadioSelect,
+            )
+
+    def hold_fields(self):
+        return [self[f"hold_{hold.key}"] for hold in self.holds]
+
+    def clean_new_medications_other(self):
+        """New medicines typed by hand: a term where one matches, else kept as unlisted (the
+        practitioner must assess it), never refused and never dropped."""
+        codes, unlisted = [], []
+        for text in [" ".join(t.split()) for t in re.split(r"[,;\n]", self.cleaned_data["new_medications_other"])]:
+            if not text:
+                continue
+            found = self.kb.lookup(("medication",), text)
+            if found is not None:
+                codes.append(found[1])
+            elif len(text) > engine.UNLISTED_MAX_CHARS:
+                raise forms.ValidationError(
+                    f"Each entry can be at most {engine.UNLISTED_MAX_CHARS} characters; say it more briefly."
+                )
+            else:
+                unlisted.append(text)
+        return codes, unlisted
+
+    def recheck_answers(self):
+        data = self.cleaned_data
+        return RecheckAnswers(
+            pregnant=data["pregnant"] == "yes",
+            breastfeeding=data["breastfeeding"] == "yes",
+            new_medications=sorted(set(data["new_medications"]) | set(data["new_medications_other"][0])),
+            new_unlisted=data["new_medications_other"][1],
+            holds_broken=[hold.key for hold in self.holds if data.get(f"hold_{hold.key}") == "broken"],
+            infection_at_site=data["infection_at_site"] == "yes",
+            feeling_well=data["feeling_well"] == "yes",
+        )
+
+
+class ChartForm(forms.Form):
+    technique = forms.ChoiceField()
+    depth_mm = forms.DecimalField(
+        label="Depth (mm)", max_digits=3, decimal_places=1, widget=forms.NumberInput(attrs={"step": "0.1"})
+    )
+    needle_gauge = forms.IntegerField(label="Needle gauge (G)")
+    anaesthetic = forms.ChoiceField()
+    duration_minutes = forms.IntegerField(label="Duration (minutes)", min_value=1, max_value=240)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["technique"].choices = Technique.choices
+        self.fields["anaesthetic"].choices = Anaesthetic.choices
+
+    def clean(self):
+        data = super().clean()
+        for field, problem in chart_problems(data).items():
+            self.add_error(field, problem)
+        return data
+
+
+class AreaLineForm(forms.Form):
+    area = forms.ChoiceField(required=False)
+    volume_ml = forms.DecimalField(
+        label="Volume (ml)",
+        required=False,
+        max_digits=4,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
+
+    def __init__(self, *args, area_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = [("", "—"), *area_choices]
+
+    def clean(self):
+        # Rows come pre-filled with the plan's areas; one left without a volume was not treated.
+        data = super().clean()
+        if data.get("volume_ml") is not None and not data.get("area"):
+            self.add_error("area", "Choose the area.")
+        return data
+
+
+class ProductLineForm(forms.Form):
+    lot_number = forms.CharField(
+        label="Lot number",
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
+    )
+    product = forms.ModelChoiceField(label="Product (new lot)", queryset=None, required=False, empty_label="—")
+    expires_on = forms.DateField(
+        label="Expiry (new lot)", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    volume_ml = forms.DecimalField(
+        label="Volume (ml)",
+        required=False,
+        max_digits=4,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.filter(is_active=True)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("lot_number") and data.get("volume_ml") is None:
+            self.add_error("volume_ml", "Give the volume used from this lot.")
+        if data.get("volume_ml") is not None and not data.get("lot_number"):
+            self.add_error("lot_number", "Type or scan the lot number.")
+        return data
+
+
+AreaLineFormSet = forms.formset_factory(AreaLineForm, extra=0, max_num=12)
+ProductLineFormSet = forms.formset_factory(ProductLineForm, extra=0, max_num=8)
+
+
+class AddendumForm(forms.Form):
+    text = forms.CharField(label="Addendum", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class AdverseEventsForm(forms.Form):
+    """Adverse events as quick choices: a tick, a severity, and a follow-up date per kind."""
+
+    def __init__(self, *args, types, session_day, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.types = types
+        for kind in types:
+            self.fields[f"ae_{kind.code}"] = forms.BooleanField(label=kind.label, required=False)
+            self.fields[f"ae_{kind.code}_severity"] = forms.ChoiceField(
+                label="Severity", choices=AdverseSeverity.choices, initial=AdverseSeverity.MILD, required=False
+            )
+            self.fields[f"ae_{kind.code}_follow_up"] = forms.DateField(
+                label="Follow up on",
+                required=False,
+                initial=session_day + datetime.timedelta(days=kind.follow_up_days),
+                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            )
+            self.fields[f"ae_{kind.code}_notes"] = forms.CharField(label="Notes", required=False, max_length=300)
+
+    def rows(self):
+        return [
+            (
+                kind,
+                self[f"ae_{kind.code}"],
+                self[f"ae_{kind.code}_severity"],
+                self[f"ae_{kind.code}_follow_up"],
+                self[f"ae_{kind.code}_notes"],
+            )
+            for kind in self.types
+        ]
+
+    def events(self):
+        data = self.cleaned_data
+        return [
+            (
+                kind,
+                data[f"ae_{kind.code}_severity"] or AdverseSeverity.MILD,
+                data[f"ae_{kind.code}_follow_up"],
+                data[f"ae_{kind.code}_notes"],
+            )
+            for kind in self.types
+            if data.get(f"ae_{kind.code}")
+        ]
+
+
+class MeasurementsForm(forms.Form):
+    """The protocol's outcome measures, plus one of the practitioner's own."""
+
+    other_kind = forms.CharField(label="Other measurement", required=False, max_length=120)
+    other_value = forms.DecimalField(label="Value", required=False, max_digits=7, decimal_places=2)
+    other_unit = forms.CharField(label="Unit", required=False, max_length=20)
+
+    def __init__(self, *args, measures, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.measures = list(measures)
+        for index, name in enumerate(self.measures):
+            self.fields[f"m_{index}"] = forms.DecimalField(label=name, required=False, max_digits=7, decimal_places=2)
+            self.fields[f"m_{index}_unit"] = forms.CharField(label="Unit", required=False, max_length=20)
+
+    def rows(self):
+        return [(self[f"m_{i}"], self[f"m_{i}_unit"]) for i in range(len(self.measures))]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("other_value") is not None and not data.get("other_kind"):
+            self.add_error("other_kind", "Say what was measured.")
+        return data
+
+    def measurements(self):
+        data = self.cleaned_data
+        found = [
+            (name, data[f"m_{i}"], data[f"m_{i}_unit"])
+            for i, name in enumerate(self.measures)
+            if data.get(f"m_{i}") is not None
+        ]
+        if data.get("other_kind") and data.get("other_value") is not None:
+            found.append((data["other_kind"], data["other_value"], data["other_unit"]))
+        return found
+
+
+class ChartForms:
+    """The chart page's forms (the chart, its areas, lots, adverse events and measurements),
+    bound, checked and read as one."""
+
+    VALUE_FIELDS = ("technique", "depth_mm", "needle_gauge", "anaesthetic", "duration_minutes", "notes")
+
+    def __init__(self, data, *, session, initial, area_terms, event_types, measures, session_day):
+        self.session = session
+        self.area_terms = {term.code: term for term in area_terms}
+        self.chart = ChartForm(data, initial=initial.chart)
+        self.areas = AreaLineFormSet(
+            data,
+            initial=initial.areas,
+            prefix="areas",
+            form_kwargs={"area_choices": [(term.code, term.label) for term in area_terms]},
+        )
+        self.products = ProductLineFormSet(data, initial=initial.products, prefix="products")
+        self.events = AdverseEventsForm(data, initial=initial.events, types=event_types, session_day=session_day)
+        self.measurements = MeasurementsForm(data, initial=initial.measurements, measures=measures)
+
+    @classmethod
+    def for_session(cls, session, data=None, *, existing=None):
+        """The chart page's forms for `session`, starting from its draft chart if it has one."""
+        return cls(
+            data,
+            session=session,
+            initial=chart_initial(session, existing),
+            area_terms=list(Term.objects.filter(kind="area").order_by("label")),
+            event_types=list(AdverseEventType.objects.all()),
+            measures=chart_measures(session.plan),
+            session_day=charting.session_day(session),
+        )
+
+    @property
+    def all(self):
+        return (self.chart, self.areas, self.products, self.events, self.measurements)
+
+    def is_valid(self):
+        return all(form.is_valid() for form in self.all)
+
+    def values(self):
+        """The technique, depth and the rest as they stand: cleaned once valid, else as shown."""
+        form = self.chart
+        return form.cleaned_data if form.is_bound and hasattr(form, "cleaned_data") else form.initial
+
+    def chart_record(self):
+        """What `charting.chart_save` takes, from the valid forms."""
+        return {
+            "values": {name: self.chart.cleaned_data[name] for name in self.VALUE_FIELDS},
+            "areas": [
+                (self.area_terms[row["area"]], row["volume_ml"])
+                for row in self.areas.cleaned_data
+                if row.get("area") and row.get("volume_ml") is not None
+            ],
+            "products": [
+                ProductLine(
+                    lot_number=row["lot_number"],
+                    volume_ml=row["volume_ml"],
+                    product=row.get("product"),
+                    expires_on=row.get("expires_on"),
+                )
+                for row in self.products.cleaned_data
+                if row.get("lot_number")
+            ],
+            "events": self.events.events(),
+            "measurements": self.measurements.measurements(),
+        }
+
+    def save(self, by, *, sign=False):
+        """The saved (and, when asked, signed) chart, or None with the service's refusal shown
+        on the chart form. A chart signed meanwhile raises ChartLockedError (the page leaves)."""
+        try:
+            saved = charting.chart_save(session=self.session, by=by, **self.chart_record())
+            if sign:
+                charting.chart_sign(chart=saved, by=by)
+        except ValidationError as error:
+            add_form_errors(self.chart, error)
+            return None
+        return saved
+
+    def context(self) -> dict:
+        return {
+            "form": self.chart,
+            "areas": self.areas,
+            "products": self.products,
+            "events": self.events,
+            "measurements": self.measurements,
+            "flags": chart_flags(self.session, self.values()),
+        }
+
+
+class RecheckSubmission:
+    """The day-of re-check as the practitioner submits it: today's answers, the engine's
+    findings for them, and the decisions on what the screening had not decided. Unsaved
+    ("check") posts show the findings; a save binds the decisions and records it."""
+
+    def __init__(self, session, screening, data=None, *, kb):
+        self.session, self.screening, self.kb = session, screening, kb
+        self.data = data
+        self.saving = data is not None and data.get("action") == "save"
+        self.form = RecheckForm(data, kb=kb, holds=recheck.hold_items(screening, kb))
+        self.evaluation = self.decision_form = None
+
+    def is_valid(self) -> bool:
+        if self.data is None or not self.form.is_valid():
+            return False
+        try:
+            self.evaluation = recheck.evaluate(self.session, self.screening, self.form.recheck_answers(), self.kb)
+        except engine.InvalidAnswers as error:
+            self.form.add_error(None, str(error))
+            return False
+        self.decision_form = DecisionForm.for_findings(
+            self.data,
+            self.evaluation.pending,
+            kb=self.kb,
+            planned_areas=self.evaluation.answers.areas,
+            bound=self.saving,
+        )
+        return self.saving and self.decision_form.is_valid()
+
+    def save(self, by):
+        """The recorded re-check, or None with the service's refusal shown on the form."""
+        try:
+            return recheck.recheck_record(
+                session=self.session,
+                by=by,
+                evaluation=self.evaluation,
+                screening=self.screening,
+                decisions=self.decision_form.decisions(),
+                notes=self.form.cleaned_data["notes"],
+            )
+        except ValidationError as error:
+            add_form_errors(self.form, error)
+            return None
+
+    def context(self) -> dict:
+        evaluation = self.evaluation
+        return {
+            "screening": self.screening,
+            "form": self.form,
+            "result": evaluation.result.as_json() if evaluation else None,
+            "pending": {finding.key for finding in evaluation.pending} if evaluation else set(),
+            "decision_form": self.decision_form,
+            "documents": self.kb.documents,
+        }

@@ -1,0 +1,140 @@
+"""The practitioner's pages for the day of a session: Today, the re-check, the chart; lot recall."""
+
+import re
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from mesoclinic.core.audit import record_view
+from mesoclinic.core.models import Role
+from mesoclinic.core.permissions import allow, load_or_404
+from mesoclinic.core.selectors import clinic_today
+from mesoclinic.screening.knowledge import knowledge_base
+from mesoclinic.treatment_sessions.models import ChartLockedError, SessionStatus, TreatmentSession
+from mesoclinic.treatment_sessions.scheduling.calendar import parse_day
+
+from . import charting, recheck
+from .forms import AddendumForm, ChartForms, RecheckSubmission
+from .recall import lot_recall, recall_csv, record_recall_views
+from .selectors import today_rows
+
+SESSIONS = TreatmentSession.objects.select_related(
+    "patient", "plan__indication", "plan__protocol", "practitioner", "room", "recheck"
+)
+MAX_LOT_LENGTH = 60  # Lot.lot_number's max_length
+
+
+@allow(Role.PRACTITIONER)
+def today(request):
+    """A practitioner's sessions today, in time order, each with what needs attention."""
+    now = clinic_today()
+    day = parse_day(request.GET.get("date"), now)
+    rows = today_rows(request.user, day)
+    return render(request, "treatment_sessions/session_day/today.html", {"rows": rows, "day": day, "today": now})
+
+
+@allow(Role.PRACTITIONER, record=True)
+def recheck_page(request, pk):
+    session = load_or_404(request, SESSIONS, pk=pk)
+    if session.status != SessionStatus.SCHEDULED:
+        messages.info(request, f"The session is {session.get_status_display().lower()}.")
+        return redirect(session)
+    try:
+        screening = recheck.base_screening(session)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(session)
+    submission = RecheckSubmission(session, screening, request.POST or None, kb=knowledge_base())
+    if submission.is_valid() and (recorded := submission.save(request.user)):
+        if recorded.is_deferred:
+            messages.error(
+                request, "The re-check defers treatment: the session is stopped until resolved or overridden."
+            )
+        else:
+            messages.success(request, "Re-check recorded. You can chart the session.")
+        return redirect(session)
+    if request.method == "GET":
+        record_view(request, session.patient, "re-check on the day", obj=session)
+    context = {"session": session, "patient": session.patient, **submission.context()}
+    return render(request, "treatment_sessions/session_day/recheck.html", context)
+
+
+@allow(Role.PRACTITIONER, record=True)
+def chart(request, pk):
+    session = load_or_404(request, SESSIONS, pk=pk)
+    existing = getattr(session, "chart", None) if hasattr(session, "chart") else None
+    if existing is not None and existing.is_signed:
+        return redirect(session)
+    allowed, reason = recheck.may_chart(session)
+    if not allowed:
+        messages.error(request, reason)
+        return redirect(session)
+    forms = ChartForms.for_session(session, request.POST or None, existing=existing)
+    if request.method == "POST" and forms.is_valid():
+        signing = request.POST.get("action") == "sign"
+        try:
+            saved = forms.save(request.user, sign=signing)
+        except ChartLockedError as error:
+            messages.error(request, str(error))
+            return redirect(session)
+        if saved and signing:
+            messages.success(
+                request, "Chart signed and locked. The session is complete; its aftercare sheet is being prepared."
+            )
+        elif saved:
+            messages.success(request, "Chart saved as a draft.")
+        if saved:
+            return redirect(session)
+    if request.method == "GET":
+        record_view(request, session.patient, "session chart", obj=session)
+    context = {"session": session, "patient": session.patient, **forms.context()}
+    return render(request, "treatment_sessions/session_day/chart.html", context)
+
+
+@allow(Role.PRACTITIONER, record=True)
+def addendum(request, pk):
+    session = load_or_404(request, SESSIONS, pk=pk)
+    chart = getattr(session, "chart", None) if hasattr(session, "chart") else None
+    if chart is None or request.method != "POST":
+        return redirect(session)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            charting.chart_addendum(chart=chart, text=form.cleaned_data["text"], by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Addendum added.")
+    else:
+        messages.error(request, "Write the addendum before adding it.")
+    return redirect(session)
+
+
+# --- Lot recall: practitioners search a lot number and export who received it -------------
+
+
+def _lot_param(request):
+    return request.GET.get("lot", "")[: MAX_LOT_LENGTH * 2]
+
+
+@allow(Role.PRACTITIONER)
+@require_GET
+def recall_search(request):
+    recall = lot_recall(_lot_param(request))
+    record_recall_views(request, recall)
+    return render(request, "treatment_sessions/session_day/recall/search.html", {"recall": recall})
+
+
+@allow(Role.PRACTITIONER)
+@require_GET
+def recall_export(request):
+    recall = lot_recall(_lot_param(request))
+    record_recall_views(request, recall, page=f"lot recall {recall.lot} (CSV export)")
+    response = HttpResponse(recall_csv(recall), content_type="text/csv; charset=utf-8")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", recall.lot).strip("-.") or "search"
+    response["Content-Disposition"] = f'attachment; filename="lot-recall-{name}.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
