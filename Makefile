@@ -90,12 +90,13 @@ messages: install
 	$(PY) manage.py makemessages -l tr --ignore=".venv/*" --ignore="node_modules/*" --ignore="tests/*" --ignore="var/*"
 	$(PY) manage.py compilemessages -l tr
 
-# The load benchmark drives gunicorn with Debian's wrk, from its own process.
+# The load benchmark drives gunicorn with Debian's wrk, from its own process. Everything runs in
+# production mode (DJANGO_DEBUG=0; run.py supplies a key, hosts and the collected static files).
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { \
 		echo "Installing Debian's wrk for the load benchmark..."; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) tests/benchmarks/run.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) tests/benchmarks/run.py
 
 ci:
 	.ci/run

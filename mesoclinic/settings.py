@@ -47,7 +47,11 @@ def envlist(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-# Production is declared, never guessed: DJANGO_DEBUG=0 switches on every strict check.
+# Two modes. Production is declared, never guessed: DJANGO_DEBUG=0 switches on every strict
+# check (secret key and hosts required, HTTPS-only cookies, HSTS, the static manifest). Anything
+# else is development: the embedded defaults, a generated key, local hosts. Django's debug pages
+# are a switch inside development, on only when asked for (DJANGO_DEBUG=1, which `make run`
+# sets), as the configuration contract says: "on for run, off otherwise".
 PRODUCTION = envbool("DJANGO_DEBUG", None) is False
 DEBUG = envbool("DJANGO_DEBUG", False)
 
@@ -108,13 +112,16 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Signed-in pages and secret-link pages hold patient data: no browser or proxy keeps them.
+    "mesoclinic.core.middleware.NoStoreMiddleware",
     "mesoclinic.core.middleware.IdleTimeoutMiddleware",
     "mesoclinic.core.timezones.ClinicTimezoneMiddleware",
     "mesoclinic.core.middleware.PatientLanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    # auditlog's middleware, with the client address from MESOCLINIC_PROXY_COUNT (core.audit.client_ip).
+    "mesoclinic.core.middleware.AuditContextMiddleware",
     # Last, as django-axes asks: it turns a lockout signalled by the backend into a response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -183,7 +190,12 @@ AXES_COOLOFF_TIME = envint("MESOCLINIC_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = envint("MESOCLINIC_PROXY_COUNT", 0)
+# Trusted proxies in front of the app (0: clients connect directly). The client address in the
+# audit trail and for lockouts comes from this, never from a client-sent X-Forwarded-For.
+MESOCLINIC_PROXY_COUNT = envint("MESOCLINIC_PROXY_COUNT", 0)
+if MESOCLINIC_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"MESOCLINIC_PROXY_COUNT must be 0 or more, not {MESOCLINIC_PROXY_COUNT}")
+AXES_CLIENT_IP_CALLABLE = "mesoclinic.core.audit.client_ip"
 
 # Staff and patients are signed out after this much inactivity (HIPAA-style automatic logoff).
 IDLE_TIMEOUT_MINUTES = envint("MESOCLINIC_IDLE_TIMEOUT_MINUTES", 15)
@@ -309,6 +321,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_TIMEZONE = "UTC"
+# beat keeps its schedule (last run times) here, whatever the broker; the folder must exist, or
+# `celery beat` exits on a fresh clone (it was once made only for the file broker).
+(VAR_DIR / "celery").mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-reminders": {"task": "reminders.sweep", "schedule": 60.0},
@@ -322,8 +337,9 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 # --- Forms, logging, audit ------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 # Django draws every form widget from a template; its own engine made that a third of the
-# screening form's time. Django's Jinja2 copies of the same widget templates are much faster.
-FORM_RENDERER = "django.forms.renderers.Jinja2"
+# screening form's time. Django's Jinja2 copies of the same widget templates are much faster;
+# the admin's and auth's widgets have no Jinja2 copy and come from Django's engine instead.
+FORM_RENDERER = "mesoclinic.core.renderers.Jinja2WithDjangoFallback"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 AUDITLOG_LOGENTRY_MODEL = "core.AuditEntry"
@@ -331,6 +347,9 @@ AUDITLOG_LOGENTRY_MODEL = "core.AuditEntry"
 # ours; an unused table with a foreign key to content types would only get in the way.
 MIGRATION_MODULES = {"auditlog": None}
 AUDITLOG_STORE_JSON_CHANGES = True
+# auditlog's own address capture trusts X-Forwarded-For as sent; core.middleware.AuditContextMiddleware
+# supplies the address instead.
+AUDITLOG_DISABLE_REMOTE_ADDR = True
 
 # `make bench` measures pages against a bare view (`/bench/bare`) that exists only when asked for.
 BENCHMARK_VIEWS = envbool("MESOCLINIC_BENCHMARK_VIEWS", False)

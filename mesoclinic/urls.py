@@ -4,11 +4,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from mesoclinic.core import views as core_views
+from mesoclinic.core.forms import SignInForm
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=SignInForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
@@ -31,3 +36,5 @@ if settings.BENCHMARK_VIEWS:
 
 # Django's own error handlers render templates/403.html, 404.html and 500.html: the app's look.
 # The 500 page takes no context and no database, which may be what failed.
+# A request the app cannot read (a query parameter refused by core.params) gets 400.html with why.
+handler400 = "mesoclinic.core.errors.bad_request"

@@ -22,6 +22,17 @@ def pytest_runtest_setup(item):
         pytest.skip(message)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Django empties every table with one TRUNCATE after each transactional test, and the audit
+    trail refuses TRUNCATE (core migration 0004): in the test database only, that trigger is
+    off. tests/core/test_audit.py switches it back on to prove it refuses."""
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ALTER TABLE core_auditentry DISABLE TRIGGER core_auditentry_no_truncate")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """The clinic is cached for pages; a test must not see the previous test's clinic."""

@@ -45,6 +45,7 @@ POST_ONLY = {
     "screening:prescriber_decision",
     "session_day:addendum",
     "scheduling:no_show",
+    "patients:restore",
 }
 
 
@@ -121,6 +122,10 @@ def args_for(name, world, alice):
         "desk:patient": [world["patient"].pk],
         "patients:edit": [world["patient"].pk],
         "patients:access_history": [world["patient"].pk],
+        "patients:archive": [world["patient"].pk],
+        "patients:restore": [world["patient"].pk],
+        "desk:merge_choose": [world["patient"].pk],
+        "desk:merge": [world["patient"].pk, world["rx_screening"].patient_id],
         "screening:new": [world["patient"].pk],
         "screening:evaluate": [world["patient"].pk],
         "screening:detail": [world["screening"].pk],

@@ -73,7 +73,7 @@ class Server:
             **os.environ,
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
-            "DJANGO_DEBUG": "",  # not DEBUG: the visitor gets the error page, not a traceback
+            "DJANGO_DEBUG": "",  # no debug pages: the visitor gets the error page, not a traceback
             "DATABASE_CONN_MAX_AGE": "600",  # persistent connections, as in production
         }
 

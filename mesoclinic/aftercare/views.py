@@ -6,6 +6,7 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from mesoclinic.core import params
 from mesoclinic.core.audit import record_view
 from mesoclinic.core.models import Role
 from mesoclinic.core.pdf import html_to_pdf
@@ -32,7 +33,7 @@ def _sheet_for_user(request, pk):
 
 
 def _language(request, sheet):
-    wanted = request.GET.get("lang", "")
+    wanted = params.choice(request, "lang", LANGUAGES, "")
     if request.user.is_authenticated and request.user.role == Role.PRACTITIONER and wanted in LANGUAGES:
         return wanted
     return sheet.patient.preferred_language

@@ -7,9 +7,11 @@ from collections import defaultdict
 from itertools import groupby
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.forms import BaseInlineFormSet, BaseModelFormSet, inlineformset_factory, modelformset_factory
 
 from .models import Absence, Clinic, Closure, OpeningHours, Room, User, Weekday, WorkingHours
+from .params import ClinicDateField
 
 PHONE_CHARS = re.compile(r"^\+?[\d\s().-]+$")
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -263,6 +265,7 @@ class DateRangeForm(forms.ModelForm):
         widgets = {"starts_on": DATE_INPUT, "ends_on": DATE_INPUT}
         labels = {"starts_on": "First day", "ends_on": "Last day"}
         help_texts = {"ends_on": ""}
+        field_classes = {"starts_on": ClinicDateField, "ends_on": ClinicDateField}
         error_messages = {
             "starts_on": {"required": "Enter the first day.", "invalid": "Enter a date such as 2025-12-31."},
             "ends_on": {"required": "Enter the last day.", "invalid": "Enter a date such as 2025-12-31."},
@@ -356,3 +359,19 @@ def rooms_formset(data=None):
     """Rooms are never deleted (sessions point at them): they are taken out of use instead."""
     formset_class = modelformset_factory(Room, form=RoomForm, formset=BaseRoomFormSet, extra=2, can_delete=False)
     return formset_class(data, queryset=Room.objects.order_by("name"), prefix="rooms")
+
+
+# --- Signing in -------------------------------------------------------------------------------
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form sets the username's max_length after the field is made, so the
+    length is never checked: a 10,000-character username reached the lockout's records (255
+    characters at most) and failed there. A username no account can have is refused here."""
+
+    def clean_username(self):
+        username = self.cleaned_data.get("username", "")
+        limit = self.fields["username"].max_length or 150
+        if len(username) > limit:
+            raise forms.ValidationError(f"A username has at most {limit} characters.", code="max_length")
+        return username

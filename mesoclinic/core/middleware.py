@@ -1,5 +1,6 @@
 import time
 
+from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -7,7 +8,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 
+from .audit import client_ip
+from .permissions import ANONYMOUS
 from .views import healthz
 
 HEALTHZ_PATH = "/healthz"
@@ -76,3 +80,34 @@ class PatientLanguageMiddleware:
             return self.get_response(request)
         with translation.override(record.preferred_language):
             return self.get_response(request)
+
+
+class AuditContextMiddleware(AuditlogMiddleware):
+    """auditlog's middleware (the request's user on every change, a correlation id), with the
+    address taken as every other audit entry takes it (audit.client_ip). auditlog's own copies
+    the first X-Forwarded-For entry as the client sent it (garbage there made every audited
+    page a 500 on PostgreSQL's inet column) and the port from a client-sent X-Forwarded-Port;
+    AUDITLOG_DISABLE_REMOTE_ADDR stays on so nothing of it is used."""
+
+    def get_extra_data(self, request):
+        return {"remote_addr": client_ip(request), "remote_port": None, "actor": self._get_actor(request)}
+
+
+class NoStoreMiddleware:
+    """Pages with patient data are not kept by the browser or any cache on the way: every
+    response to a signed-in user, and every page whose secret is its URL (an aftercare link,
+    a calendar feed), says `Cache-Control: no-store, private`, as the PDFs always did. The
+    back button after signing out then shows no one's record on a shared clinic computer."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        match = getattr(request, "resolver_match", None)
+        secret_url = match is not None and ANONYMOUS in getattr(match.func, "allowed_roles", ())
+        if signed_in or secret_url:
+            patch_cache_control(response, no_store=True, private=True)
+        return response

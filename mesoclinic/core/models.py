@@ -229,6 +229,21 @@ class AuditEntry(AbstractLogEntry):
 
     # A plain number, not a foreign key: the history must outlive the record it describes.
     patient_id = models.BigIntegerField(null=True, blank=True)
+    # auditlog nulls the actor (and keeps actor_email) when a user is deleted, and drops the
+    # entries of a deleted content type: both rewrite entries, which the trail refuses. So a
+    # user the trail names cannot be deleted (deactivate them: is_active), nor can a content
+    # type it names; the refusal comes before any row is touched.
+    actor = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        blank=True,
+        null=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+", verbose_name=_("content type")
+    )
 
     objects = AuditEntryManager()
 
@@ -251,6 +266,8 @@ class AuditEntry(AbstractLogEntry):
     def what(self):
         """A line a practitioner can read: 'Viewed screening', 'Changed phone'."""
         data = self.additional_data or {}
+        if data.get("summary"):  # an event in its own words (a merge of two records)
+            return data["summary"]
         if self.action == self.Action.ACCESS:
             return f"Viewed {data.get('page', self.object_repr)}"
         verb = {self.Action.CREATE: "Created", self.Action.UPDATE: "Changed", self.Action.DELETE: "Deleted"}[

@@ -4,8 +4,13 @@ The forms have validated everything by the time these run; each write is one tra
 so a page saves all of its rows or none.
 """
 
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.db import transaction
 from django.forms import BaseModelFormSet
+from django.utils import timezone
 
 from .models import Clinic, User
 
@@ -50,3 +55,28 @@ def practitioner_schedule_save(
             obj.save()
         for obj in formset.deleted_objects:
             obj.delete()
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> int:
+    """Departed or compromised staff: the account can no longer sign in, and every session it
+    holds ends now. Returns how many sessions were ended.
+
+    The account stays, with its history: the audit trail names it (see AuditEntry.actor).
+    Even a session this cannot reach (a cache-only session store) is refused on its next
+    request, because Django's ModelBackend does not load an inactive user."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    return _end_sessions_of(user)
+
+
+def _end_sessions_of(user: User) -> int:
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if not hasattr(store, "get_model_class"):
+        return 0  # the cache or signed cookies: nothing to list; the inactive flag refuses them
+    ended = 0
+    for session in store.get_model_class().objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            store(session_key=session.session_key).delete()  # through the store: its cache too
+            ended += 1
+    return ended

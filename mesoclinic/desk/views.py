@@ -1,18 +1,72 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
 
-from mesoclinic.core.audit import record_view
+from mesoclinic.core.audit import client_ip, record_view
+from mesoclinic.core.models import Role
 from mesoclinic.core.permissions import STAFF, allow, load_or_404
+from mesoclinic.patients.forms import PatientSearchForm
 from mesoclinic.patients.models import Patient
+from mesoclinic.patients.selectors import contact_changes, duplicates_of, patient_search
 
+from . import services
 from .selectors import practitioner_record, scheduler_record
 
 
 @allow(*STAFF, record=True)
 def patient_record(request, pk):
     """The patient's page: the practitioner's whole record, or the clinic admin's share of it."""
-    patient = load_or_404(request, Patient.objects.all(), pk=pk)
+    patient = load_or_404(request, Patient.objects.select_related("merged_into", "archived_by"), pk=pk)
+    changes = contact_changes(patient)
     if request.user.is_practitioner:
         record_view(request, patient, "patient record")
-        return render(request, "desk/patient.html", {"patient": patient, **practitioner_record(patient)})
+        context = {"patient": patient, "contact_changes": changes, **practitioner_record(patient)}
+        return render(request, "desk/patient.html", context)
     record_view(request, patient, "contact details and appointments")
-    return render(request, "desk/patient_scheduler.html", {"patient": patient, **scheduler_record(patient)})
+    context = {"patient": patient, "contact_changes": changes, **scheduler_record(patient)}
+    return render(request, "desk/patient_scheduler.html", context)
+
+
+@allow(Role.PRACTITIONER, record=True)
+def merge_choose(request, pk):
+    """Which record is the same person as this one? The likely duplicates, and a search."""
+    patient = load_or_404(request, Patient.objects.all(), pk=pk)
+    form = PatientSearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    found = list(patient_search(query).exclude(pk=patient.pk)[:20]) if query else []
+    record_view(request, patient, "merge: choose the duplicate")
+    context = {"patient": patient, "likely": duplicates_of(patient), "form": form, "query": query, "found": found}
+    return render(request, "desk/merge_choose.html", context)
+
+
+@allow(Role.PRACTITIONER, record=True)
+def merge_confirm(request, pk, duplicate_pk):
+    """Both records side by side; on POST, `duplicate_pk` is merged into `pk` (kept)."""
+    kept = load_or_404(request, Patient.objects.all(), pk=pk)
+    duplicate = load_or_404(request, Patient.objects.all(), pk=duplicate_pk)
+    problems = services.merge_problems(duplicate, kept)
+    if request.method == "POST":
+        try:
+            result = services.patient_merge(
+                duplicate=duplicate, kept=kept, by=request.user, remote_addr=client_ip(request)
+            )
+        except ValidationError as error:
+            problems = error.messages
+        else:
+            moved = sum(result.moved.values())
+            messages.success(
+                request,
+                f"Merged: {moved} row{'s' if moved != 1 else ''} moved from record #{duplicate.pk}, which is now archived.",
+            )
+            return redirect(result.kept)
+    else:
+        record_view(request, kept, "merge: compare records", other=duplicate.pk)
+        record_view(request, duplicate, "merge: compare records", other=kept.pk)
+    kept_rows, duplicate_rows = services.row_counts(kept), services.row_counts(duplicate)
+    context = {
+        "kept": kept,
+        "duplicate": duplicate,
+        "problems": problems,
+        "rows": [(what, count, duplicate_rows[what]) for what, count in kept_rows.items()],
+    }
+    return render(request, "desk/merge_confirm.html", context)

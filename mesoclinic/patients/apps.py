@@ -9,6 +9,7 @@ class PatientsConfig(AppConfig):
     def ready(self):
         from mesoclinic.core.audit import track
 
+        from . import tasks  # noqa: F401  (registers the contact notice task in every process)
         from .models import Patient
 
         track(Patient)

@@ -98,3 +98,28 @@ class PatientSearchForm(forms.Form):
             attrs={"type": "search", "placeholder": "Name, date of birth or phone", "autocomplete": "off"}
         ),
     )
+    archived = forms.BooleanField(required=False, label="Include archived records")
+
+
+class SeenMatchesForm(forms.Form):
+    """The records the person adding a patient was shown as possible matches and chose to
+    pass over ("create anyway"): the ids, comma-separated, as the button sends them."""
+
+    seen = forms.CharField(required=False, max_length=400)
+
+    def clean_seen(self):
+        ids = set()
+        for part in self.cleaned_data["seen"].split(","):
+            part = part.strip()
+            if re.fullmatch(r"[0-9]{1,12}", part):
+                ids.add(int(part))
+        return ids
+
+
+class ArchiveForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is this record archived?",
+        max_length=200,
+        help_text="For example: created by mistake, a test record, the patient asked us to stop.",
+        error_messages={"required": "Say why this record is archived."},
+    )

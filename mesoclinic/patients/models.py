@@ -18,6 +18,12 @@ class Language(models.TextChoices):
     TURKISH = "tr", "Türkçe"
 
 
+class PatientQuerySet(models.QuerySet):
+    def in_use(self):
+        """Records the clinic works with: not archived (an archived record is kept, not used)."""
+        return self.filter(archived_at__isnull=True)
+
+
 class Patient(PatientDataMixin, models.Model):
     """A person the clinic treats: the record every screening, plan and session hangs on.
 
@@ -54,6 +60,20 @@ class Patient(PatientDataMixin, models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # An archived record is kept with its history but no longer used: hidden from search and
+    # lists, no new plans or bookings. A duplicate merged into another record is archived
+    # with `merged_into` set; its rows moved there, and its audit entries (which are never
+    # changed) are read together with the kept record's through this pointer.
+    archived_at = models.DateTimeField("archived", null=True, blank=True, editable=False)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    archive_reason = models.CharField("reason for archiving", max_length=200, blank=True, editable=False)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_records", editable=False
+    )
+
+    objects = PatientQuerySet.as_manager()
 
     class Meta:
         ordering = ["family_name", "given_name"]
@@ -68,6 +88,10 @@ class Patient(PatientDataMixin, models.Model):
 
     def get_absolute_url(self):
         return reverse("desk:patient", args=[self.pk])
+
+    @property
+    def is_archived(self):
+        return self.archived_at is not None
 
     @property
     def display_name(self):

@@ -1,9 +1,13 @@
-"""Reads of patients: search as the front desk types it."""
+"""Reads of patients: search as the front desk types it, and records that may be the same person."""
 
 import datetime
 import re
+import unicodedata
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
+
+from mesoclinic.core.models import AuditEntry
 
 from .models import Patient
 
@@ -36,9 +40,12 @@ def _token_filter(token):
     return Q(given_name__icontains=token) | Q(family_name__icontains=token)
 
 
-def patient_search(query=""):
-    """Patients matching every word of `query`, most recently updated first."""
+def patient_search(query="", include_archived=False):
+    """Patients matching every word of `query`, most recently updated first. Archived records
+    are left out unless asked for."""
     patients = Patient.objects.order_by("-updated_at", "-id")
+    if not include_archived:
+        patients = patients.in_use()
     for token in _tokenize(query):
         patients = patients.filter(_token_filter(token))
     return patients
@@ -52,3 +59,107 @@ def _tokenize(query):
     if PHONE_TOKEN.match(query):
         return [query]
     return query.split()
+
+
+# --- Records that may be the same person -----------------------------------------------------
+
+# Turkish has a dotted and a dotless i in both cases; all four are one letter here, and the
+# other Turkish letters (ş ğ ç ö ü) lose their marks below, so "İNCEOĞLU" is "inceoglu".
+_TURKISH_I = str.maketrans({"İ": "i", "I": "i", "ı": "i"})
+# A national number's last ten digits: 0532 123 45 67, +90 532 123 45 67 and 5321234567 are
+# one phone; so are 07700 900123 and +44 7700 900123.
+PHONE_KEY_DIGITS = 10
+
+
+def fold_name(text):
+    """A name as the front desk might type it: case, accents and Turkish letters ignored,
+    hyphens as spaces, other punctuation dropped ("O'Brien" is "obrien", "Şahin" is "sahin")."""
+    text = unicodedata.normalize("NFKD", (text or "").translate(_TURKISH_I))
+    text = "".join(char for char in text if not unicodedata.combining(char)).casefold()
+    text = re.sub(r"[^\w\s]", "", re.sub(r"[-‐–_]", " ", text))
+    return " ".join(text.split())
+
+
+def phone_key(text):
+    """The digits that identify a phone number, whatever prefix it was typed with."""
+    digits = phone_digits(text or "")
+    return digits[-PHONE_KEY_DIGITS:] if len(digits) >= PHONE_KEY_DIGITS else digits
+
+
+def possible_duplicates(*, given_name, family_name, date_of_birth=None, phone="", exclude_pk=None, limit=10):
+    """Records in use that may be this person: the same name (folded; given and family names
+    also matched the other way round) and date of birth, or the same phone number.
+    Each comes with why it matched: [(patient, ["same name and date of birth", ...])]."""
+    name = fold_name(f"{given_name} {family_name}")
+    swapped = fold_name(f"{family_name} {given_name}")
+    key = phone_key(phone)
+    wanted = Q()
+    if date_of_birth is not None:
+        wanted |= Q(date_of_birth=date_of_birth)
+    if len(key) >= 6:
+        wanted |= Q(phone__endswith=key)
+    if not wanted:
+        return []
+    candidates = Patient.objects.in_use().filter(wanted).order_by("-updated_at", "-id")
+    if exclude_pk is not None:
+        candidates = candidates.exclude(pk=exclude_pk)
+    found = []
+    # Dates of birth are shared by few; the names are compared here, folded, not in SQL.
+    for candidate in candidates[:200]:
+        reasons = []
+        same_day = date_of_birth is not None and candidate.date_of_birth == date_of_birth
+        if same_day and fold_name(candidate.display_name) in (name, swapped):
+            reasons.append("same name and date of birth")
+        if len(key) >= 6 and phone_key(candidate.phone) == key:
+            reasons.append("same phone number")
+        if reasons:
+            found.append((candidate, reasons))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def duplicates_of(patient):
+    """`possible_duplicates` of a record already saved (for the merge page)."""
+    return possible_duplicates(
+        given_name=patient.given_name,
+        family_name=patient.family_name,
+        date_of_birth=patient.date_of_birth,
+        phone=patient.phone,
+        exclude_pk=patient.pk,
+    )
+
+
+def record_ids(patient):
+    """The ids whose audit entries are this record's history: its own, and those of every
+    record merged into it (a merge repoints earlier merges to the record kept)."""
+    return [patient.pk, *Patient.objects.filter(merged_into=patient).values_list("pk", flat=True)]
+
+
+def patient_history(patient):
+    """The record's access history, newest first: merged records' entries included."""
+    return (
+        AuditEntry.objects.filter(patient_id__in=record_ids(patient))
+        .select_related("actor", "content_type")
+        .order_by("-timestamp", "-id")
+    )
+
+
+CONTACT_FIELDS = ("email", "phone")
+
+
+def contact_changes(patient, limit=3):
+    """The latest changes of the patient's email or phone, from the audit trail, newest first:
+    [(entry, ["email", "phone"])]. A clinic admin could otherwise redirect clinical emails
+    unseen; the patient page shows who changed them, and when."""
+    entries = (
+        AuditEntry.objects.filter(
+            patient_id=patient.pk,
+            content_type=ContentType.objects.get_for_model(Patient),
+            action=AuditEntry.Action.UPDATE,
+        )
+        .filter(Q(changes__has_key="email") | Q(changes__has_key="phone"))
+        .select_related("actor")
+        .order_by("-timestamp", "-id")[:limit]
+    )
+    return [(entry, [name for name in CONTACT_FIELDS if name in (entry.changes or {})]) for entry in entries]

@@ -1,15 +1,18 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from mesoclinic.core import params
 from mesoclinic.core.audit import record_view
-from mesoclinic.core.models import AuditEntry, Role
+from mesoclinic.core.models import Role
 from mesoclinic.core.permissions import STAFF, allow, load_or_404
 
 from . import services
-from .forms import PatientForm, PatientSearchForm
+from .forms import ArchiveForm, PatientForm, PatientSearchForm, SeenMatchesForm
 from .models import Patient
-from .selectors import patient_search
+from .selectors import patient_history, patient_search, possible_duplicates, record_ids
 
 PAGE_SIZE = 25
 
@@ -18,8 +21,9 @@ PAGE_SIZE = 25
 def patient_list(request):
     form = PatientSearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    page = Paginator(patient_search(query), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "query": query}
+    archived = form.cleaned_data["archived"] if form.is_valid() else False
+    page = Paginator(patient_search(query, include_archived=archived), PAGE_SIZE).get_page(params.page(request))
+    context = {"form": form, "page": page, "query": query, "archived": archived}
     if request.htmx and request.htmx.target == "patient-results":
         return render(request, "patients/_results.html", context)
     return render(request, "patients/list.html", context)
@@ -29,11 +33,29 @@ def patient_list(request):
 def patient_create(request):
     include_notes = request.user.is_practitioner
     form = PatientForm(request.POST or None, include_notes=include_notes)
+    matches = []
     if request.method == "POST" and form.is_valid():
-        patient = services.patient_create(data=form.cleaned_data)
-        messages.success(request, f"{patient} was added.")
-        return redirect(patient)
-    return render(request, "patients/form.html", {"form": form, "patient": None})
+        data = form.cleaned_data
+        matches = possible_duplicates(
+            given_name=data["given_name"],
+            family_name=data["family_name"],
+            date_of_birth=data["date_of_birth"],
+            phone=data["phone"],
+        )
+        seen = SeenMatchesForm(request.POST)
+        passed_over = seen.cleaned_data["seen"] if seen.is_valid() else set()
+        # Created once the matches shown were seen and passed over; a new match asks again.
+        if not matches or {match.pk for match, _ in matches} <= passed_over:
+            patient = services.patient_create(data=data)
+            messages.success(request, f"{patient} was added.")
+            return redirect(patient)
+    context = {
+        "form": form,
+        "patient": None,
+        "matches": matches,
+        "match_ids": ",".join(str(match.pk) for match, _ in matches),
+    }
+    return render(request, "patients/form.html", context)
 
 
 @allow(*STAFF, record=True)
@@ -53,9 +75,43 @@ def patient_edit(request, pk):
 @allow(Role.PRACTITIONER, record=True)
 def patient_access_history(request, pk):
     patient = load_or_404(request, Patient.objects.all(), pk=pk)
-    entries = (
-        AuditEntry.objects.for_patient(patient.pk).select_related("actor", "content_type").order_by("-timestamp", "-id")
-    )
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    # A merged record's history is its own and the duplicates' merged into it (entries are
+    # never rewritten to the kept record: they are read by both ids).
+    entries = patient_history(patient)
+    page = Paginator(entries, 50).get_page(params.page(request))
     record_view(request, patient, "access history")
-    return render(request, "patients/access_history.html", {"patient": patient, "page": page})
+    merged = Patient.objects.filter(pk__in=record_ids(patient)[1:]).order_by("pk")
+    return render(request, "patients/access_history.html", {"patient": patient, "page": page, "merged": merged})
+
+
+@allow(Role.PRACTITIONER, record=True)
+def patient_archive(request, pk):
+    """Confirm, then archive: the record stays, with its history, but is no longer used."""
+    patient = load_or_404(request, Patient.objects.all(), pk=pk)
+    form = ArchiveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_archive(patient=patient, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            for field, problems in getattr(error, "error_dict", {"__all__": error.error_list}).items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        else:
+            messages.success(request, f"{patient} is archived: hidden from search and lists.")
+            return redirect(patient)
+    if request.method == "GET":
+        record_view(request, patient, "archive form")
+    return render(request, "patients/archive.html", {"patient": patient, "form": form})
+
+
+@allow(Role.PRACTITIONER, record=True)
+@require_POST
+def patient_restore(request, pk):
+    patient = load_or_404(request, Patient.objects.all(), pk=pk)
+    try:
+        services.patient_restore(patient=patient, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{patient} is in use again.")
+    return redirect(patient)

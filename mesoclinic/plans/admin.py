@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from mesoclinic.core.admin import PatientDataAdmin
+
 from .models import Consent, ConsentClause, IngredientInfo, Plan, Product, Protocol
 
 
@@ -28,7 +30,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(PatientDataAdmin):
     """Read-only: plans change only through the app, where the gate applies."""
 
     list_display = ["patient", "indication", "status", "sessions_planned", "created_at"]
@@ -43,7 +45,7 @@ class PlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(admin.ModelAdmin):
+class ConsentAdmin(PatientDataAdmin):
     list_display = ["patient", "plan", "signed_at", "photo_consent", "withdrawn_at"]
     exclude = ["document_html"]
 

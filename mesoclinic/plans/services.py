@@ -35,6 +35,8 @@ class GateClosed(ValidationError):
 
 @transaction.atomic
 def plan_create(*, patient, protocol, values: dict, created_by) -> Plan:
+    if patient.is_archived:
+        raise ValidationError("This patient's record is archived: no new plans can be made on it.")
     plan = Plan(patient=patient, protocol=protocol, indication=protocol.indication, created_by=created_by)
     _apply(plan, values)
     return plan
@@ -214,7 +216,8 @@ def decode_signature(data_url: str) -> bytes | None:
             image.verify()
             if image.format != "PNG":
                 raise ValidationError({"signature": "The drawn signature must be a PNG image."})
-    except (UnidentifiedImageError, OSError):
+    # Pillow reports a broken PNG (a chunk's checksum wrong) as SyntaxError, not as OSError.
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ValidationError(
             {"signature": "The drawn signature could not be read; clear it and sign again."}
         ) from None

@@ -79,6 +79,7 @@ def plan_edit(request, pk):
                 return redirect(plan)
     else:
         form = PlanForm(initial=PlanForm.initial_from_plan(plan), kb=kb, protocol=plan.protocol)
+        record_view(request, plan.patient, f"{plan.indication.label.lower()} plan (edit form)", obj=plan)
     return render(
         request,
         "plans/form.html",
@@ -282,6 +283,7 @@ def consent_signature(request, pk):
     consent = _consent_or_404(request, pk)
     if not consent.signature_png:
         raise Http404
+    record_view(request, consent.patient, "consent signature", obj=consent)
     response = HttpResponse(bytes(consent.signature_png), content_type="image/png")
     response["Cache-Control"] = "private, no-store"
     return response

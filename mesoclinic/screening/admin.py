@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from mesoclinic.core.admin import PatientDataAdmin
+
 from .models import EvaluationItem, Rule, Screening, SourceDocument, Term
 
 
@@ -31,7 +33,7 @@ class EvaluationItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Screening)
-class ScreeningAdmin(admin.ModelAdmin):
+class ScreeningAdmin(PatientDataAdmin):
     """Read-only: a recorded screening is never edited."""
 
     list_display = ["patient", "kind", "outcome", "recorded_by", "recorded_at", "rules_version"]

@@ -8,10 +8,12 @@ class ScreeningConfig(AppConfig):
 
     def ready(self):
         from mesoclinic.core.audit import track
+        from mesoclinic.core.health import register_check
 
-        from . import signals
+        from . import knowledge, signals
         from .models import PrescriberDecision, Screening
 
         signals.connect(self)
+        register_check("knowledge", knowledge.health_state)
         track(Screening)
         track(PrescriberDecision)

@@ -12,6 +12,7 @@ import re
 from django import forms
 from django.conf import settings
 
+from mesoclinic.core.params import ClinicDateField
 from mesoclinic.core.selectors import clinic_today
 
 from . import engine
@@ -85,7 +86,7 @@ class VocabularyChoices(forms.MultipleChoiceField):
 
 
 class ScreeningForm(forms.Form):
-    on_date = forms.DateField(
+    on_date = ClinicDateField(
         label="Planned treatment date",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Age and preparation holds are worked out for this day.",
@@ -364,7 +365,7 @@ class DecisionForm(forms.Form):
                     self.fields[f"override_{key}_who"] = forms.CharField(
                         label="Cleared by (name, speciality)", required=False, max_length=120
                     )
-                    self.fields[f"override_{key}_date"] = forms.DateField(
+                    self.fields[f"override_{key}_date"] = ClinicDateField(
                         label="Cleared on",
                         required=False,
                         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

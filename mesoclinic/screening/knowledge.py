@@ -45,6 +45,15 @@ def knowledge_base():
     return _cached["kb"]
 
 
+def health_state():
+    """/healthz's "knowledge" check: screenings cannot run without a consistent knowledge base."""
+    try:
+        kb = knowledge_base()
+    except KnowledgeBaseError as error:
+        return {"state": "down", "error": str(error)}
+    return {"state": "up", "version": kb.version, "rules": len(kb.rules)}
+
+
 def build_knowledge_base():
     documents = {doc.key: doc for doc in SourceDocument.objects.all()}
     term_rows = list(Term.objects.order_by("kind", "code"))

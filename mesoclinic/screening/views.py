@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from mesoclinic.core import params
 from mesoclinic.core.audit import record_view
 from mesoclinic.core.forms import add_form_errors
 from mesoclinic.core.models import Role
@@ -28,6 +29,7 @@ from .selectors import (
 )
 from .submission import ScreeningSubmission
 
+SEVERITIES = ("critical", "warning", "info")
 SCREENINGS = Screening.objects.select_related("patient", "recorded_by", "based_on")
 
 
@@ -157,8 +159,8 @@ def prescriber_decision(request, pk, medication):
 
 @allow(Role.PRACTITIONER)
 def knowledge_index(request):
-    query = request.GET.get("q", "").strip()[:100]
-    severity = request.GET.get("severity", "")
+    query = params.text(request, "q", max_length=100)
+    severity = params.choice(request, "severity", SEVERITIES, "")
     return render(request, "screening/knowledge/index.html", rule_index(query=query, severity=severity))
 
 
@@ -172,7 +174,7 @@ def rule_page(request, code):
 
 @allow(Role.PRACTITIONER)
 def terms_page(request):
-    query = request.GET.get("q", "").strip()[:100]
+    query = params.text(request, "q", max_length=100)
     return render(request, "screening/knowledge/terms.html", vocabulary_index(query=query))
 
 

@@ -24,6 +24,7 @@ from .models import AdverseEvent
 FOLLOW_UP_OPEN_FOR = datetime.timedelta(days=14)
 
 NOT_ACTIVE = "Only an active plan can be booked: its screening and consent come first."
+ARCHIVED = "This patient's record is archived: nothing can be booked on it."
 # Said to the clinic admin too, so it names no clinical reason.
 ON_HOLD = (
     "Treatment is on hold: the practitioner deferred it at the patient's latest screening. "
@@ -51,6 +52,8 @@ class ClinicalStatus:
         """Why no session of `plan` may be booked now ("" if they may): the plan must be
         active, and a deferral on the patient's newest screening stops booking, even for a
         plan activated before it, until a newer screening lifts it."""
+        if getattr(self.patient, "is_archived", False):
+            return ARCHIVED
         if not plan.is_active:
             return NOT_ACTIVE
         if self.booking_on_hold:

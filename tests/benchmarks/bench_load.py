@@ -26,6 +26,8 @@ CONNECTIONS = 20
 SECONDS = int(os.environ.get("MESOCLINIC_LOAD_SECONDS", 15))
 MIN_SHARE_OF_BARE = 0.15
 P99_TARGET_MS = 250
+# What the TLS-terminating proxy in front of production adds (README, Production).
+PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 
 
 def run(report):
@@ -99,7 +101,9 @@ class Gunicorn:
         env = {
             **os.environ,
             "DATABASE_URL": os.environ["DATABASE_URL"],
-            "DJANGO_DEBUG": "",  # neither debug nor the HTTPS redirect: plain HTTP on loopback
+            # Production, as run.py set it up (DJANGO_DEBUG=0, key, hosts, collected static files);
+            # the requests come as a TLS proxy forwards them, with X-Forwarded-Proto: https.
+            "DJANGO_DEBUG": "0",
             "MESOCLINIC_BENCHMARK_VIEWS": "1",
             "DJANGO_LOG_LEVEL": "WARNING",
         }
@@ -136,7 +140,8 @@ class Gunicorn:
 
     def _get(self, path, cookie):
         http_connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        http_connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        headers = {**PROXY_HEADERS, **({"Cookie": cookie} if cookie else {})}
+        http_connection.request("GET", path, headers=headers)
         response = http_connection.getresponse()
         body = response.read()
         http_connection.close()
@@ -154,6 +159,7 @@ UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 def _wrk(wrk, url, cookie, seconds):
     command = [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    command += [arg for name, value in PROXY_HEADERS.items() for arg in ("-H", f"{name}: {value}")]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout

@@ -45,7 +45,8 @@ def busiest_day(practitioner):
 
 
 def client_for(user):
-    client = Client(HTTP_HOST="localhost")
+    # The benchmarks run in production mode (run.py): requests come through the TLS proxy.
+    client = Client(HTTP_HOST="localhost", HTTP_X_FORWARDED_PROTO="https")
     client.force_login(user)
     return client
 

@@ -7,6 +7,7 @@ Run one benchmark with: tests/benchmarks/run.py patients
 """
 
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -15,6 +16,20 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesoclinic.settings")
+
+
+def production_environment():
+    """The benchmarks measure production, as README "Production" configures it: DJANGO_DEBUG=0 with
+    its secret key and hosts, the collected static files (the manifest storage) and HTTPS behind a
+    proxy (the clients send X-Forwarded-Proto). The load benchmark's gunicorn inherits all of it.
+    A secret key of the run's own is fine: the sessions it signs live only as long as the run."""
+    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+    os.environ.setdefault("DJANGO_STATIC_ROOT", str(ROOT / "var" / "bench-static"))
+    # Production would send mail by SMTP; nothing a benchmark does may reach a real server.
+    os.environ.setdefault("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+
 
 BENCHMARKS = ["patients", "screening", "scheduling", "aftercare", "load"]
 
@@ -39,6 +54,7 @@ def main(selected):
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
         ensure_postgres_database(url)
+    production_environment()
     import django
 
     django.setup()
@@ -49,6 +65,7 @@ def main(selected):
 
     print(f"Database: {connection.vendor} {connection.settings_dict['NAME']}", flush=True)
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
     started = time.monotonic()
     call_command("seed_demo", patients=100_000, weeks=52, verbosity=0)
     print(f"Seeded (or checked) the scale data in {time.monotonic() - started:.1f} s", flush=True)

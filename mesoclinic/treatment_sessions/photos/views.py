@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from mesoclinic.core import params
 from mesoclinic.core.audit import record_view
 from mesoclinic.core.forms import add_form_errors
 from mesoclinic.core.models import Role
@@ -109,12 +110,9 @@ class _HiddenPhoto(Exception):
 
 def _chosen(request, name, by_id, hidden_ids):
     """The photo picked in ?left= / ?right=: one of this patient's, or a 404."""
-    value = request.GET.get(name, "").strip()
-    if not value:
+    pk = params.pk(request, name)
+    if pk is None:
         return None
-    if not value.isdigit():
-        raise Http404
-    pk = int(value)
     if pk in hidden_ids:
         raise _HiddenPhoto
     if pk not in by_id:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import dateformat
 
 from mesoclinic.core.models import OpeningHours, Room, User
+from mesoclinic.core.params import out_of_range
 from mesoclinic.core.selectors import clinic_today, clinic_zone, day_bounds, wall_clock
 from mesoclinic.treatment_sessions.models import SessionStatus, TreatmentSession
 
@@ -50,11 +51,14 @@ def _what(session, kind):
 
 
 def parse_day(value, fallback):
-    """A day from a URL ('2026-12-01'); anything else is `fallback`, never an error."""
+    """A day from a URL ('2026-12-01'); anything else, or a day outside the clinic's range
+    (the calendar's arithmetic would overflow at 9999-12-31), is `fallback`. Views read their
+    parameters with core.params, which refuses such a day with a 400 instead."""
     try:
-        return datetime.date.fromisoformat(value)
+        day = datetime.date.fromisoformat(value)
     except (TypeError, ValueError):
         return fallback
+    return fallback if out_of_range(day) else day
 
 
 def calendar_grid(user, *, view="week", kind="practitioner", day=None, wanted=None):

@@ -31,14 +31,15 @@ def feed_response(request, token):
     if feed is None or not feed.owner.is_active:
         raise Http404
     now = timezone.now()
-    sessions = (
+    sessions = list(
         TreatmentSession.objects.filter(
             practitioner=feed.owner, starts_at__gte=now - FEED_WINDOW[0], starts_at__lte=now + FEED_WINDOW[1]
         )
         .select_related("patient", "room", "plan")
         .order_by("starts_at")
     )
-    # Who fetched the feed and from where: it lists patients' initials and times.
+    # Who fetched the feed and from where, and whose sessions it listed (patients' initials and
+    # times): one entry per fetch, not one per patient, since calendar apps poll it all day.
     AuditEntry.objects.create(
         content_type=ContentType.objects.get_for_model(CalendarFeed),
         object_pk=str(feed.pk),
@@ -47,7 +48,11 @@ def feed_response(request, token):
         action=AuditEntry.Action.ACCESS,
         actor=feed.owner,
         remote_addr=client_ip(request),
-        additional_data={"page": "calendar feed", "via": "calendar feed link"},
+        additional_data={
+            "page": "calendar feed",
+            "via": "calendar feed link",
+            "patient_ids": sorted({session.patient_id for session in sessions}),
+        },
     )
     response = HttpResponse(practitioner_feed(feed.owner, sessions), content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"

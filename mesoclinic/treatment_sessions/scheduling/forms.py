@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from mesoclinic.core.models import Room, User
+from mesoclinic.core.params import ClinicDateTimeField, small_int
 
 from . import services
 
@@ -37,7 +38,7 @@ class SeriesStartForm(forms.Form):
         day = self.cleaned_data["start_date"]
         if day < self.today:
             raise forms.ValidationError("The first session cannot be in the past.")
-        if day > self.today + datetime.timedelta(days=730):
+        if day > self.today + datetime.timedelta(days=services.BOOKING_HORIZON_DAYS):
             raise forms.ValidationError("That is more than two years ahead; check the year.")
         return day
 
@@ -55,7 +56,7 @@ def parse_local(value):
 
 
 class MoveForm(forms.Form):
-    new_start = forms.DateTimeField(
+    new_start = ClinicDateTimeField(
         label="New date and time",
         input_formats=["%Y-%m-%dT%H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 900}, format="%Y-%m-%dT%H:%M"),
@@ -85,6 +86,9 @@ class CancelForm(forms.Form):
     reason = forms.CharField(label="Reason", max_length=150)
 
 
+MAX_SEQUENCE = 999  # no plan has more sessions
+
+
 class BookingForm(SeriesStartForm):
     """The booking page: where the series starts, and the time of each session to book
     (`session_<n>` fields the proposal drew, changed or picked from the alternatives)."""
@@ -104,9 +108,24 @@ class BookingForm(SeriesStartForm):
         found = []
         for key in self.data:
             prefix, _, number = key.partition("_")
-            if prefix == "session" and number.isdigit():
-                found.append(int(number))
+            if prefix == "session" and (sequence := small_int(number, MAX_SEQUENCE)) is not None:
+                found.append(sequence)
         return sorted(found)
+
+    def clean(self):
+        cleaned = super().clean()
+        # Every time typed or picked, not only the first day: far dates are named here, and
+        # never reach the proposal's date arithmetic (9999-12-31 plus a week overflows).
+        for sequence, when in sorted({**self.session_times(), **self._picked()}.items()):
+            if when is not None and (problem := services.horizon_problem(when.date())):
+                self.problems.append(f"Session {sequence}: {problem}")
+        return cleaned
+
+    def _picked(self):
+        """{sequence: time} of the alternative picked (`pick=3|2026-12-01T10:00`), if any."""
+        sequence, _, value = self.data.get("pick", "").partition("|")
+        number, when = small_int(sequence, MAX_SEQUENCE), parse_local(value)
+        return {number: when} if number is not None and when else {}
 
     def session_times(self):
         """{sequence: wall-clock time or None (unreadable)} for every session field sent."""
@@ -118,11 +137,9 @@ class BookingForm(SeriesStartForm):
         chosen = {
             seq: when for seq, when in self.session_times().items() if when is not None and when != targets.get(seq)
         }
-        sequence, _, value = self.data.get("pick", "").partition("|")
-        when = parse_local(value)
-        if sequence.isdigit() and when:
-            chosen[int(sequence)] = when
-        return chosen
+        chosen.update(self._picked())
+        # Far times are named in `problems` (clean); the proposal keeps the plan's spacing there.
+        return {seq: when for seq, when in chosen.items() if not services.horizon_problem(when.date())}
 
     def session_starts(self):
         """The times to book, in order; None when a session has none (EVERY_SESSION)."""
@@ -134,6 +151,8 @@ class BookingForm(SeriesStartForm):
     def book(self, plan, by):
         """Book the series as the form stands: the series, or None with the reasons in
         `self.problems` (a time missing, a slot taken meanwhile, the plan refused)."""
+        if self.problems:  # a time beyond the booking horizon (clean)
+            return None
         starts = self.session_starts()
         if starts is None:
             self.problems.append(self.EVERY_SESSION)

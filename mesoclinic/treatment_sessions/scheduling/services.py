@@ -45,6 +45,28 @@ def _conflict_from(error: IntegrityError):
     return SchedulingConflict(f"Someone else booked {who} at that time a moment ago. Check the times again.")
 
 
+BOOKING_HORIZON_DAYS = 730  # two years: a session beyond is a mistyped year (2206 for 2026)
+
+
+def booking_horizon(now=None):
+    """(first, last): the clinic days a session may be booked or moved to, from today."""
+    zone = clinic_zone()
+    today = wall_clock(now, zone).date() if now else datetime.datetime.now(zone).date()
+    return today, today + datetime.timedelta(days=BOOKING_HORIZON_DAYS)
+
+
+def horizon_problem(day, now=None):
+    """Why a session cannot be on `day` (a clinic date), or "": every session of a series, not
+    only its first, must fall between today and the booking horizon. Also keeps the date
+    arithmetic of proposals and windows away from the ends of the calendar."""
+    first, last = booking_horizon(now)
+    if day < first:
+        return f"{day:%d %b %Y} is in the past."
+    if day > last:
+        return f"{day:%d %b %Y} is beyond the booking horizon ({last:%d %b %Y}, two years ahead); check the year."
+    return ""
+
+
 def remaining_sessions(plan):
     return max(0, plan.sessions_planned - booked_count(plan))
 
@@ -155,6 +177,11 @@ def series_book(
         )
     zone = clinic_zone()
     duration = datetime.timedelta(minutes=plan.session_minutes)
+    for offset, local in enumerate(local_starts):
+        if problem := horizon_problem(local.date(), now):
+            problems.append(f"Session {booked_count(plan) + offset + 1}: {problem}")
+    if problems:
+        raise SchedulingConflict(problems)
     moments = []
     for offset, local in enumerate(local_starts):
         try:
@@ -231,6 +258,8 @@ def session_move(*, session, new_local, by, following=False, note="", now=None) 
     if session.status != SessionStatus.SCHEDULED:
         raise SchedulingConflict("Only a scheduled session can be moved.")
     zone = clinic_zone()
+    if problem := horizon_problem(new_local.date(), now):
+        raise SchedulingConflict(problem)
     delta = new_local - wall_clock(session.starts_at, zone)
     if following:
         group = list(
@@ -240,6 +269,13 @@ def session_move(*, session, new_local, by, following=False, note="", now=None) 
         )
     else:
         group = [session]
+    far = [
+        f"Session {s.sequence}: {problem}"
+        for s in group
+        if (problem := horizon_problem((wall_clock(s.starts_at, zone) + delta).date(), now))
+    ]
+    if far:
+        raise SchedulingConflict(far)
     try:
         new_starts = slots.shift_wall_clock([s.starts_at for s in group], delta, zone)
     except slots.LocalTimeError as error:

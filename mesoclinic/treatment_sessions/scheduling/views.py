@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from mesoclinic.core import params
 from mesoclinic.core.audit import record_view
 from mesoclinic.core.forms import add_form_errors
 from mesoclinic.core.models import Role
@@ -17,7 +18,7 @@ from mesoclinic.treatment_sessions.models import TreatmentSession
 from mesoclinic.treatment_sessions.status import booking_refusal
 
 from . import services
-from .calendar import calendar_grid, parse_day
+from .calendar import calendar_grid
 from .feeds import feed_create, feed_response, feed_revoke
 from .forms import BookingForm, CancelForm, MoveForm
 from .ics import patient_series
@@ -134,30 +135,41 @@ def session_no_show(request, pk):
 
 
 def _calendar(request, *, kind, wanted, day, view):
-    grid = calendar_grid(request.user, view=view, kind=kind, day=parse_day(day, None), wanted=wanted)
+    grid = calendar_grid(request.user, view=view, kind=kind, day=day, wanted=wanted)
     return render(request, "treatment_sessions/scheduling/calendar.html", grid)
 
 
 @allow(*STAFF)
 def calendar(request):
-    kind = request.GET.get("by", "practitioner")
+    kind = params.choice(request, "by", ("practitioner", "room"), "practitioner")
     return _calendar(
-        request, kind=kind, wanted=request.GET.get(kind), day=request.GET.get("date"), view=request.GET.get("view")
+        request,
+        kind=kind,
+        wanted=params.pk(request, kind),
+        day=params.day(request, "date"),
+        view=params.choice(request, "view", ("week", "day"), "week"),
     )
 
 
 @allow(*STAFF)
 def calendar_week_for(request, kind, pk, day):
-    return _calendar(request, kind=kind, wanted=pk, day=day, view="week")
+    return _calendar(request, kind=kind, wanted=pk, day=params.day_from(day, "day"), view="week")
 
 
 @allow(*STAFF)
 def to_book(request):
     """Active plans with sessions still to book, for the clinic admin; a time chosen on the
     calendar ("book from here") travels on to the booking page."""
-    keys = ("start_date", "start_time", "practitioner", "room")
-    params = {key: request.GET[key] for key in keys if request.GET.get(key)}
-    return render(request, "treatment_sessions/scheduling/to_book.html", {"plans": plans_to_book(), "params": params})
+    chosen = {
+        "start_date": params.day(request, "start_date"),
+        "start_time": params.time_of_day(request, "start_time"),
+        "practitioner": params.pk(request, "practitioner"),
+        "room": params.pk(request, "room"),
+    }
+    chosen = {
+        key: value.strftime("%H:%M") if key == "start_time" else str(value) for key, value in chosen.items() if value
+    }
+    return render(request, "treatment_sessions/scheduling/to_book.html", {"plans": plans_to_book(), "params": chosen})
 
 
 # --- iCalendar -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from mesoclinic.core.audit import record_change
 from mesoclinic.core.selectors import clinic_zone, wall_clock
 from mesoclinic.plans import limits
 from mesoclinic.screening import engine
@@ -164,6 +165,7 @@ def chart_save(*, session, by, values: dict, areas: list, products: list, events
     if errors:
         raise ValidationError(errors)
 
+    before = chart_lines(chart)
     chart.areas.all().delete()
     chart.products_used.all().delete()
     chart.adverse_events.all().delete()
@@ -183,7 +185,27 @@ def chart_save(*, session, by, values: dict, areas: list, products: list, events
     Measurement.objects.bulk_create(
         Measurement(chart=chart, kind=kind, value=value, unit=unit) for kind, value, unit in measurements
     )
+    after = chart_lines(chart)
+    record_change(chart, {name: (before[name], after[name]) for name in after}, actor=by)
     return chart
+
+
+def chart_lines(chart):
+    """The chart's rows as lines a reader of the audit trail understands. They are deleted and
+    recreated on each save, which auditlog does not see; chart_save records the difference."""
+    return {
+        "areas": sorted(f"{row.area.code}: {row.volume_ml} ml" for row in chart.areas.select_related("area")),
+        "products": sorted(
+            f"{row.lot.product} lot {row.lot.lot_number} (exp. {row.lot.expires_on:%Y-%m-%d}): {row.volume_ml} ml"
+            for row in chart.products_used.select_related("lot__product")
+        ),
+        "adverse events": sorted(
+            f"{row.type_id} ({row.severity}), follow up {row.follow_up_on or '-'}"
+            + (f": {row.notes}" if row.notes else "")
+            for row in chart.adverse_events.all()
+        ),
+        "measurements": sorted(f"{row.kind}: {row.value} {row.unit}".strip() for row in chart.measurements.all()),
+    }
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from mesoclinic.core.forms import add_form_errors
+from mesoclinic.core.params import ClinicDateField
 from mesoclinic.plans.models import Product, Technique
 from mesoclinic.screening import engine
 from mesoclinic.screening.forms import DecisionForm, grouped_choices
@@ -135,7 +136,7 @@ class ProductLineForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
     )
     product = forms.ModelChoiceField(label="Product (new lot)", queryset=None, required=False, empty_label="—")
-    expires_on = forms.DateField(
+    expires_on = ClinicDateField(
         label="Expiry (new lot)", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     volume_ml = forms.DecimalField(
@@ -178,7 +179,7 @@ class AdverseEventsForm(forms.Form):
             self.fields[f"ae_{kind.code}_severity"] = forms.ChoiceField(
                 label="Severity", choices=AdverseSeverity.choices, initial=AdverseSeverity.MILD, required=False
             )
-            self.fields[f"ae_{kind.code}_follow_up"] = forms.DateField(
+            self.fields[f"ae_{kind.code}_follow_up"] = ClinicDateField(
                 label="Follow up on",
                 required=False,
                 initial=session_day + datetime.timedelta(days=kind.follow_up_days),

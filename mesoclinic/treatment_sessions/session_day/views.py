@@ -8,13 +8,13 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from mesoclinic.core.audit import record_view
+from mesoclinic.core import params
+from mesoclinic.core.audit import record_list_view, record_view
 from mesoclinic.core.models import Role
 from mesoclinic.core.permissions import allow, load_or_404
 from mesoclinic.core.selectors import clinic_today
 from mesoclinic.screening.knowledge import knowledge_base
 from mesoclinic.treatment_sessions.models import ChartLockedError, SessionStatus, TreatmentSession
-from mesoclinic.treatment_sessions.scheduling.calendar import parse_day
 
 from . import charting, recheck
 from .forms import AddendumForm, ChartForms, RecheckSubmission
@@ -31,8 +31,9 @@ MAX_LOT_LENGTH = 60  # Lot.lot_number's max_length
 def today(request):
     """A practitioner's sessions today, in time order, each with what needs attention."""
     now = clinic_today()
-    day = parse_day(request.GET.get("date"), now)
+    day = params.day(request, "date", now)
     rows = today_rows(request.user, day)
+    record_list_view(request, (row["session"].patient for row in rows), "today's sessions", day=day.isoformat())
     return render(request, "treatment_sessions/session_day/today.html", {"rows": rows, "day": day, "today": now})
 
 
@@ -117,7 +118,7 @@ def addendum(request, pk):
 
 
 def _lot_param(request):
-    return request.GET.get("lot", "")[: MAX_LOT_LENGTH * 2]
+    return params.text(request, "lot", max_length=MAX_LOT_LENGTH * 2)
 
 
 @allow(Role.PRACTITIONER)

@@ -400,7 +400,7 @@ def test_compare_refuses_another_patients_photo(alice_client, two_photos, sessio
     stranger = add_photo(other_session, alice)
     url = reverse("photos:compare", args=[session.patient_id])
     assert alice_client.get(url, {"left": two_photos[0].pk, "right": stranger.pk}).status_code == 404
-    assert alice_client.get(url, {"left": "abc"}).status_code == 404
+    assert alice_client.get(url, {"left": "abc"}).status_code == 400  # not an id at all
     assert alice_client.get(url, {"right": 999999}).status_code == 404
 
 

@@ -9,7 +9,12 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 pytestmark = pytest.mark.django_db(transaction=True)
-BEFORE = [("screening", "0002_rule_policy_prescriber_decisions"), ("treatment_sessions", "0005_session_timed_at")]
+# The patient as it was then too: a later patients migration adds columns the old model lacks.
+BEFORE = [
+    ("patients", "0002_search_indexes"),
+    ("screening", "0002_rule_policy_prescriber_decisions"),
+    ("treatment_sessions", "0005_session_timed_at"),
+]
 AFTER = [("screening", "0003_recheck_kind"), ("treatment_sessions", "0006_recheck_name")]
 
 

@@ -1,5 +1,6 @@
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mesoclinic.aftercare import demo as aftercare_demo
@@ -8,15 +9,35 @@ from mesoclinic.patients import demo as patient_demo
 from mesoclinic.plans import demo as plan_demo
 from mesoclinic.treatment_sessions import demo as session_demo
 
+# The demo users' password is printed in the README: on a server others can reach, that is a
+# way in. Production (DJANGO_DEBUG=0) must ask for it by name.
+FORCE_FLAG = "--allow-known-passwords"
+
 
 class Command(BaseCommand):
-    help = "Create (or complete) the demo clinic, its users and patients. Safe to run again."
+    help = (
+        "Create (or complete) the demo clinic, its users and patients. Safe to run again. "
+        f"Refuses in production (DJANGO_DEBUG=0) unless {FORCE_FLAG} is given: the demo users' "
+        "password is public."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--patients", type=int, default=0, help="Also make sure N generated patients exist.")
         parser.add_argument("--weeks", type=int, default=0, help="Fill the calendar with sessions for N weeks.")
+        parser.add_argument(
+            FORCE_FLAG,
+            action="store_true",
+            dest="allow_known_passwords",
+            help="Seed even in production (DJANGO_DEBUG=0), knowing that the demo users' password is public.",
+        )
 
-    def handle(self, *args, patients, weeks, **options):
+    def handle(self, *args, patients, weeks, allow_known_passwords=False, **options):
+        if settings.PRODUCTION and not allow_known_passwords:
+            raise CommandError(
+                "seed_demo creates users whose password is published in the README, and this is "
+                f"production (DJANGO_DEBUG=0). Nothing was created. To do it anyway (a trial or "
+                f"staging server), run it again with {FORCE_FLAG}."
+            )
         if patients < 0:
             raise CommandError("--patients must be zero or more.")
         if weeks < 0 or weeks > 260:
