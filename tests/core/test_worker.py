@@ -81,7 +81,8 @@ class Worker:
 def send_task(name, queue, **options):
     """Send through Redis explicitly: Celery lets a CELERY_BROKER_URL in the environment win
     over the broker an app is given, and the worker here listens on REDIS_URL."""
-    app = Celery("producer")
+    # Not the current app: shared tasks (a sheet queued on commit) must keep finding the project's.
+    app = Celery("producer", set_as_current=False)
     with app.connection_for_write(REDIS_URL) as connection:
         return app.send_task(name, queue=queue, connection=connection, **options)
 
