@@ -18,7 +18,7 @@ from mesoclinic.plans.services import plan_activate
 from mesoclinic.screening.demo import scripted_screening
 from mesoclinic.screening.models import Screening, Term
 from mesoclinic.treatment_sessions.demo import session_as_it_happened
-from mesoclinic.treatment_sessions.models import AdverseEventType, SessionSeries, TreatmentSession
+from mesoclinic.treatment_sessions.models import AdverseEventType, SessionSeries, SessionStatus, TreatmentSession
 from mesoclinic.treatment_sessions.scheduling import services as scheduling
 from mesoclinic.treatment_sessions.scheduling.slots import localize
 from mesoclinic.treatment_sessions.session_day import charting, recheck
@@ -143,9 +143,12 @@ def booked(plan, practitioner, room, first_day, hour=10, by=None, too_soon_confi
     )
 
 
-def session_at(plan, practitioner, room, start, *, sequence=1, series=None, minutes=45):
+def session_at(plan, practitioner, room, start, *, sequence=None, series=None, minutes=45):
     """A session at an exact moment, past or within the hour, which booking would refuse:
-    for pages about today's sessions. A new series unless one is given."""
+    for pages about today's sessions. A new series unless one is given; the plan's next
+    number unless one is given (a plan's live sessions never share one)."""
+    if sequence is None:
+        sequence = TreatmentSession.objects.filter(plan=plan).exclude(status=SessionStatus.CANCELLED).count() + 1
     series = series or SessionSeries.objects.create(plan=plan, patient=plan.patient, created_by=practitioner)
     return session_as_it_happened(series, practitioner, room, start, datetime.timedelta(minutes=minutes), sequence)
 

@@ -67,8 +67,9 @@ class Browser:
 class Server:
     """The app under gunicorn, as production runs it, talking to the database through `database_url`."""
 
-    def __init__(self, database_url, broker_url):
-        self.port = free_port()
+    def __init__(self, database_url, broker_url, workers=1, port=None):
+        self.port = port or free_port()
+        self.workers = workers
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -79,7 +80,16 @@ class Server:
 
     def __enter__(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "mesoclinic.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", "1"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "mesoclinic.wsgi",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(self.workers),
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,

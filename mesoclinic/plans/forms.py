@@ -158,6 +158,10 @@ class WithdrawForm(forms.Form):
     reason = forms.CharField(
         label="What did the patient say?", widget=forms.Textarea(attrs={"rows": 2}), max_length=500
     )
+    confirm = forms.BooleanField(
+        label="Withdraw: the plan stops and its remaining sessions are cancelled.",
+        error_messages={"required": "Tick the box to confirm the withdrawal."},
+    )
 
 
 class ProductForm(forms.ModelForm):

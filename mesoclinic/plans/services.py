@@ -33,6 +33,10 @@ class GateClosed(ValidationError):
     """The plan may not become active; `messages` says why."""
 
 
+class AlreadyDone(ValidationError):
+    """What was asked is already so (a double click, a second tab): nothing changed."""
+
+
 @transaction.atomic
 def plan_create(*, patient, protocol, values: dict, created_by) -> Plan:
     if patient.is_archived:
@@ -152,6 +156,8 @@ def plan_gate(plan: Plan) -> Gate:
 @transaction.atomic
 def plan_activate(*, plan: Plan, by) -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if plan.is_active:
+        raise AlreadyDone("The plan is already active.")
     gate = plan_gate(plan)
     if not gate.is_open:
         raise GateClosed(gate.reasons)
@@ -231,6 +237,7 @@ def names_match(typed, patient):
     return simple(typed) == simple(patient.display_name)
 
 
+ALREADY_CONSENTED = "This plan already has signed consent."
 DOCUMENT_CHANGED = "The plan changed while the document was open. Please read the updated version."
 
 
@@ -256,7 +263,7 @@ def consent_sign(
     if plan.status not in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
         raise ValidationError("Consent can only be given to a draft or active plan.")
     if current_consent(plan) is not None:
-        raise ValidationError("This plan already has signed consent.")
+        raise AlreadyDone(ALREADY_CONSENTED)
     errors = {}
     if not confirmed:
         errors["confirmed"] = "The patient must confirm they read and understood the document."
@@ -280,7 +287,7 @@ def consent_sign(
 def consent_withdraw(*, consent: Consent, reason: str, by) -> Consent:
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.is_withdrawn:
-        raise ValidationError("This consent was already withdrawn.")
+        raise AlreadyDone("This consent was already withdrawn.")
     if not reason.strip():
         raise ValidationError({"reason": "Record what the patient said."})
     consent.withdrawn_at = timezone.now()

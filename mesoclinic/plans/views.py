@@ -177,6 +177,8 @@ def plan_activate(request, pk):
     plan = _plan_or_404(request, pk)
     try:
         services.plan_activate(plan=plan, by=request.user)
+    except services.AlreadyDone as error:
+        messages.info(request, " ".join(error.messages))  # a second click: the plan is active
     except ValidationError as error:
         for reason in error.messages:
             messages.error(request, reason)
@@ -243,6 +245,9 @@ def consent_sign(request, plan_pk):
                 signature=form.cleaned_data["signature"],
                 witnessed_by=request.user,
             )
+        except services.AlreadyDone as error:
+            messages.info(request, " ".join(error.messages))  # a second click: signed once
+            return redirect(plan)
         except ValidationError as error:
             add_form_errors(form, error)
         else:
@@ -308,13 +313,17 @@ def consent_withdraw(request, pk):
     if form.is_valid():
         try:
             services.consent_withdraw(consent=consent, reason=form.cleaned_data["reason"], by=request.user)
+        except services.AlreadyDone as error:
+            messages.info(request, " ".join(error.messages))
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, "Consent withdrawn. The plan is stopped and its remaining sessions cancelled.")
             return redirect(consent.plan)
-    else:
+    elif "reason" in form.errors:
         messages.error(request, "Record what the patient said before withdrawing consent.")
+    else:
+        messages.error(request, " ".join(form.errors["confirm"]))
     return redirect(consent)
 
 

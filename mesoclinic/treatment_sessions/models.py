@@ -100,6 +100,13 @@ class TreatmentSession(PatientDataMixin, models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"),
+            # A live session (any status but cancelled: a no-show used its place) has a number
+            # of its own within the plan; scheduling.services renumbers them in time order.
+            models.UniqueConstraint(
+                fields=["plan", "sequence"],
+                condition=~Q(status=SessionStatus.CANCELLED),
+                name="session_number_once_per_plan",
+            ),
         ]
 
     def __str__(self):

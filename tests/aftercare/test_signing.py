@@ -48,6 +48,7 @@ def _sign_on_the_page(client, session):
     data = {
         **{name: str(value) for name, value in CHART_VALUES.items()},
         "action": "sign",
+        "confirm_sign": "on",
         "areas-TOTAL_FORMS": "1",
         "areas-INITIAL_FORMS": "0",
         "areas-0-area": "face",

@@ -67,6 +67,7 @@ def test_practitioner_rechecks_and_charts_with_a_lot_and_an_adverse_event_then_s
     page.get_by_label("Severity of bruising").select_option("moderate")
     page.get_by_label("Notes on bruising").fill("Left outer thigh")
     screenshot("chart")
+    page.get_by_label("I have checked the chart; signing locks it.").check()
     page.get_by_role("button", name="Sign and lock").click()
     expect(page.get_by_text("Chart signed and locked.")).to_be_visible()
     screenshot("signed")

@@ -94,7 +94,9 @@ def test_withdrawing_consent_stops_the_plan_and_can_happen_once(alice_client, ha
     screened(hair_plan.patient, alice, **covering(hair_plan))
     consent = consented(hair_plan, alice)
     services.plan_activate(plan=hair_plan, by=alice)
-    alice_client.post(reverse("plans:consent_withdraw", args=[consent.pk]), {"reason": "Changed her mind."})
+    alice_client.post(
+        reverse("plans:consent_withdraw", args=[consent.pk]), {"reason": "Changed her mind.", "confirm": "on"}
+    )
     consent.refresh_from_db()
     hair_plan.refresh_from_db()
     assert consent.is_withdrawn and consent.withdrawn_recorded_by == alice

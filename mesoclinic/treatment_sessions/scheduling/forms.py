@@ -84,6 +84,10 @@ class CancelForm(forms.Form):
         initial="one",
     )
     reason = forms.CharField(label="Reason", max_length=150)
+    confirm = forms.BooleanField(
+        label="Yes, cancel. The session stays in the record as cancelled; this cannot be undone.",
+        error_messages={"required": "Tick the box to confirm the cancellation."},
+    )
 
 
 MAX_SEQUENCE = 999  # no plan has more sessions

@@ -3,18 +3,28 @@
 Every write checks the slot in the service (the only guard on SQLite) and, on PostgreSQL,
 the exclusion constraints refuse an overlap that slipped past a concurrent check; that
 refusal becomes a SchedulingConflict with a clear message, never a 500.
+
+A plan never has more sessions than it plans, and its live sessions (every status but
+cancelled) never share a number: every write that books, moves or cancels first locks the
+plan's row (`_lock_plan`), then the sessions, always in that order, so concurrent requests
+on one plan take turns and count what is booked only once the earlier one has committed. A
+partial unique index on (plan, sequence) backs it up (migration 0008). After each such write
+the plan's sessions are renumbered (`renumber`): "session 5 of 6" is the fifth in time.
 """
 
 import datetime
+import itertools
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from mesoclinic.core.audit import acting_as
 from mesoclinic.core.models import Role
 from mesoclinic.core.selectors import clinic_zone, wall_clock
+from mesoclinic.plans.models import Plan
 from mesoclinic.screening.engine import duration_words
 from mesoclinic.screening.instructions import too_late
 from mesoclinic.screening.selectors import patient_instructions
@@ -34,6 +44,62 @@ OVERLAP_CONSTRAINTS = {
 
 class SchedulingConflict(ValidationError):
     """The slot cannot be booked; `messages` says why (per session where it can)."""
+
+
+def _lock_plan(plan_or_pk):
+    """Lock the plan's row until the transaction ends, and return it as it is now: the first
+    lock of every write that changes which sessions a plan has or how they are numbered."""
+    pk = getattr(plan_or_pk, "pk", plan_or_pk)
+    locked = Plan.objects.select_for_update().get(pk=pk)
+    if isinstance(plan_or_pk, Plan):
+        plan_or_pk.refresh_from_db()  # what the previous holder of the lock committed
+        return plan_or_pk
+    return locked
+
+
+PARKED = 10_000  # added to a number while renumbering; no plan has that many sessions
+
+
+def renumber(plan):
+    """Number the plan's live sessions so that "session 5 of 6" is the fifth in time.
+
+    A completed session or a no-show keeps its number (its chart and aftercare sheet name it);
+    the scheduled ones take the remaining numbers from 1 up, in the order of their start. So a
+    cancelled 5 of 6 frees the number 5: the later session becomes 5 and the next booking,
+    after it, is 6 of 6. Call with the plan locked. Returns {session id: new number} of the
+    sessions whose number changed. Two UPDATEs: the changed rows are parked out of the way
+    first, because PostgreSQL checks the unique index row by row within one UPDATE."""
+    live = list(
+        TreatmentSession.objects.filter(plan=plan, status__in=OCCUPYING)
+        .order_by("starts_at", "pk")
+        .values_list("pk", "status", "sequence")
+    )
+    kept = {sequence for _, status, sequence in live if status != SessionStatus.SCHEDULED}
+    free = (number for number in itertools.count(1) if number not in kept)
+    wanted = {pk: next(free) for pk, status, _ in live if status == SessionStatus.SCHEDULED}
+    changed = {pk: wanted[pk] for pk, _, sequence in live if pk in wanted and wanted[pk] != sequence}
+    if changed:
+        rows = TreatmentSession.objects.filter(pk__in=changed)
+        rows.update(sequence=F("sequence") + PARKED)
+        rows.update(
+            sequence=Case(*(When(pk=pk, then=number) for pk, number in changed.items())),
+            updated_at=timezone.now(),  # calendar apps refresh the event ("5/6") from its SEQUENCE
+        )
+    return changed
+
+
+def _renumbered(plan, sessions):
+    """Renumber the plan and give the sessions in hand their new numbers."""
+    changed = renumber(plan)
+    for item in sessions:
+        item.sequence = changed.get(item.pk, item.sequence)
+    return changed
+
+
+def _free_numbers(plan, count):
+    """The lowest `count` numbers no live session of the plan holds (plan locked)."""
+    taken = set(TreatmentSession.objects.filter(plan=plan, status__in=OCCUPYING).values_list("sequence", flat=True))
+    return list(itertools.islice((n for n in itertools.count(1) if n not in taken), count))
 
 
 def _conflict_from(error: IntegrityError):
@@ -159,7 +225,9 @@ def series_book(
 ) -> SessionSeries:
     """Book sessions at these local wall-clock times, all of them or none. A session that
     leaves the patient too little time to prepare is booked only when the clinic admin
-    confirms it (the practitioner then weighs it at the re-check)."""
+    confirms it (the practitioner then weighs it at the re-check). The plan is locked first:
+    a concurrent booking of the same plan waits, then counts what this one booked."""
+    plan = _lock_plan(plan)
     problems = []
     refusal = booking_refusal(plan)
     if refusal:
@@ -221,6 +289,7 @@ def series_book(
     if problems:
         raise SchedulingConflict(problems)
     series = SessionSeries.objects.create(plan=plan, patient=plan.patient, created_by=by)
+    numbers = _free_numbers(plan, len(moments))  # then renumbered in time order, below
     try:
         with transaction.atomic():
             sessions = [
@@ -230,7 +299,7 @@ def series_book(
                     patient=plan.patient,
                     practitioner=practitioner,
                     room=room,
-                    sequence=first_sequence + offset,
+                    sequence=numbers[offset],
                     starts_at=start,
                     ends_at=start + duration,
                 )
@@ -238,6 +307,7 @@ def series_book(
             ]
     except IntegrityError as error:
         raise _conflict_from(error) from error
+    _renumbered(plan, sessions)
     _sessions_changed(sessions)
     return series
 
@@ -251,7 +321,10 @@ class MoveResult:
 @transaction.atomic
 def session_move(*, session, new_local, by, following=False, note="", now=None) -> MoveResult:
     """Move one session, or it and every later scheduled session of its plan by the same
-    wall-clock difference (keeping the spacing). Refused as a whole if any one conflicts."""
+    wall-clock difference (keeping the spacing). Refused as a whole if any one conflicts.
+    Locks the plan, then the sessions; renumbers by time afterwards (a session moved past the
+    next one swaps numbers with it)."""
+    plan = _lock_plan(TreatmentSession.objects.values_list("plan_id", flat=True).get(pk=session.pk))
     session = (
         TreatmentSession.objects.select_for_update().select_related("plan", "practitioner", "room").get(pk=session.pk)
     )
@@ -261,6 +334,8 @@ def session_move(*, session, new_local, by, following=False, note="", now=None) 
     if problem := horizon_problem(new_local.date(), now):
         raise SchedulingConflict(problem)
     delta = new_local - wall_clock(session.starts_at, zone)
+    if not delta:  # a second click on the same move: it is done already
+        raise SchedulingConflict("The session is already at that time: nothing to move.")
     if following:
         group = list(
             TreatmentSession.objects.select_for_update()
@@ -318,6 +393,7 @@ def session_move(*, session, new_local, by, following=False, note="", now=None) 
                 item.save(update_fields=["starts_at", "ends_at", "timed_at", "change_note", "updated_at"])
     except IntegrityError as error:
         raise _conflict_from(error) from error
+    _renumbered(plan, group)
     _sessions_changed(group)
     flags = spacing_flags_for(session.plan, zone)
     notices = preparation_notice(session.plan, [item.starts_at for item in group], now)
@@ -337,28 +413,34 @@ def spacing_flags_for(plan, zone=None):
     )
 
 
-def _cancel(sessions, reason, by, status=SessionStatus.CANCELLED):
-    """Cancel (or mark no-show) `sessions`; the audit trail records `by` as who did it."""
+def _cancel(sessions, reason, by, status=SessionStatus.CANCELLED, plan=None):
+    """Cancel (or mark no-show) `sessions`; the audit trail records `by` as who did it. The
+    plan (locked by the caller) is renumbered: a cancelled number goes to the next in time."""
     with acting_as(by):
         for item in sessions:
             item.status = status
             item.change_note = (reason or status.label)[:200]
             item.save(update_fields=["status", "change_note", "updated_at"])
+    if plan is not None:
+        _renumbered(plan, sessions)
     _sessions_changed(sessions)
     return len(sessions)
 
 
 @transaction.atomic
 def session_cancel(*, session, reason, by) -> int:
+    plan = _lock_plan(TreatmentSession.objects.values_list("plan_id", flat=True).get(pk=session.pk))
     session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
     if session.status != SessionStatus.SCHEDULED:
         raise SchedulingConflict("Only a scheduled session can be cancelled.")
-    return _cancel([session], f"Cancelled: {reason}" if reason else "Cancelled", by)
+    return _cancel([session], f"Cancelled: {reason}" if reason else "Cancelled", by, plan=plan)
 
 
 @transaction.atomic
 def session_cancel_remaining(*, session, reason, by) -> int:
     """Cancel this session and every later scheduled session of its plan."""
+    plan = _lock_plan(session.plan_id)
+    session = TreatmentSession.objects.get(pk=session.pk)  # its number as the lock holder left it
     sessions = list(
         TreatmentSession.objects.select_for_update()
         .filter(plan_id=session.plan_id, status=SessionStatus.SCHEDULED, sequence__gte=session.sequence)
@@ -370,6 +452,7 @@ def session_cancel_remaining(*, session, reason, by) -> int:
         sessions,
         f"Cancelled with the remaining sessions: {reason}" if reason else "Cancelled with the remaining sessions",
         by,
+        plan=plan,
     )
 
 
@@ -387,12 +470,13 @@ def session_no_show(*, session, by, now=None) -> TreatmentSession:
 @transaction.atomic
 def cancel_remaining_for_plan(*, plan, by, reason) -> int:
     """When a plan ends, its sessions still to come leave the calendar."""
+    plan = _lock_plan(plan.pk)  # a fresh copy: the caller's may hold changes of its own
     sessions = list(
         TreatmentSession.objects.select_for_update().filter(
             plan=plan, status=SessionStatus.SCHEDULED, starts_at__gt=timezone.now()
         )
     )
-    return _cancel(sessions, reason, by) if sessions else 0
+    return _cancel(sessions, reason, by, plan=plan) if sessions else 0
 
 
 def _sessions_changed(sessions):

@@ -37,6 +37,19 @@ from .recheck import may_chart
 MAX_VOLUME_ML = Decimal("20")
 
 
+class ChartAlreadySigned(ChartLockedError):
+    """The chart was signed already (a double click, or a colleague): nothing to do."""
+
+
+ALREADY_SIGNED = "This chart is already signed and locked; corrections are addenda."
+
+
+def _lock_session(session_pk):
+    """The session row, locked. Every write to a chart locks its session first and then the
+    chart, always in that order: two clicks on "Sign and lock" queue up instead of deadlocking."""
+    return TreatmentSession.objects.select_for_update(of=("self",)).get(pk=session_pk)
+
+
 @dataclass
 class ProductLine:
     lot_number: str
@@ -128,7 +141,7 @@ def chart_problems(values):
 @transaction.atomic
 def chart_save(*, session, by, values: dict, areas: list, products: list, events: list, measurements: list) -> Chart:
     """Save the chart as it stands (a draft until signed). Rows are replaced as a whole."""
-    session = (
+    session = (  # first the session, then the chart (see _lock_session)
         TreatmentSession.objects.select_for_update(of=("self",))
         .select_related("plan", "patient", "recheck")
         .get(pk=session.pk)
@@ -141,9 +154,9 @@ def chart_save(*, session, by, values: dict, areas: list, products: list, events
     problems = chart_problems(values)
     if problems:
         raise ValidationError(problems)
-    chart = Chart.objects.filter(session=session).first()
+    chart = Chart.objects.select_for_update(of=("self",)).filter(session=session).first()
     if chart is not None and chart.is_signed:
-        raise ChartLockedError("This chart is signed; add an addendum instead.")
+        raise ChartAlreadySigned(ALREADY_SIGNED)
     if chart is None:
         chart = Chart(session=session, patient=session.patient, created_by=by)
     for field, value in values.items():
@@ -210,16 +223,17 @@ def chart_lines(chart):
 
 @transaction.atomic
 def chart_sign(*, chart, by) -> Chart:
-    """Sign and lock: the session is done. What follows a completed session happens after commit."""
-    chart = Chart.objects.select_for_update().select_related("session").get(pk=chart.pk)
+    """Sign and lock: the session is done. What follows a completed session happens after commit.
+    A chart signed meanwhile raises ChartAlreadySigned: it is signed once, by whoever came first."""
+    session = _lock_session(chart.session_id)
+    chart = Chart.objects.select_for_update(of=("self",)).get(pk=chart.pk)
     if chart.is_signed:
-        raise ChartLockedError("This chart is already signed.")
+        raise ChartAlreadySigned(ALREADY_SIGNED)
     if not chart.areas.exists():
         raise ValidationError("Record at least one treated area before signing.")
     chart.signed_at = timezone.now()
     chart.signed_by = by
     chart.save(update_fields=["signed_at", "signed_by"])  # allowed once: the stored chart is still unsigned
-    session = chart.session
     session.status = SessionStatus.COMPLETED
     session.change_note = "Charted and signed"
     session.save(update_fields=["status", "change_note", "updated_at"])
@@ -228,6 +242,13 @@ def chart_sign(*, chart, by) -> Chart:
     # queues its task. After commit, and robustly: nothing it does can unsign the chart.
     transaction.on_commit(lambda: chart_signed.send_robust(sender=Chart, session_id=session.pk))
     return chart
+
+
+@transaction.atomic
+def chart_save_and_sign(*, session, by, **record) -> Chart:
+    """Save the chart as submitted and sign it, in one transaction: a second click waits for
+    the first on the session's lock, then finds the chart signed (ChartAlreadySigned)."""
+    return chart_sign(chart=chart_save(session=session, by=by, **record), by=by)
 
 
 @transaction.atomic

@@ -93,6 +93,8 @@ class ChartForm(forms.Form):
     anaesthetic = forms.ChoiceField()
     duration_minutes = forms.IntegerField(label="Duration (minutes)", min_value=1, max_value=240)
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # Asked only when signing: a signed chart cannot be changed, so the practitioner confirms.
+    confirm_sign = forms.BooleanField(label="I have checked the chart; signing locks it.", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,6 +105,8 @@ class ChartForm(forms.Form):
         data = super().clean()
         for field, problem in chart_problems(data).items():
             self.add_error(field, problem)
+        if self.data.get("action") == "sign" and not data.get("confirm_sign"):
+            self.add_error("confirm_sign", "Tick this to sign: signing locks the chart. Or save a draft.")
         return data
 
 
@@ -319,10 +323,9 @@ class ChartForms:
     def save(self, by, *, sign=False):
         """The saved (and, when asked, signed) chart, or None with the service's refusal shown
         on the chart form. A chart signed meanwhile raises ChartLockedError (the page leaves)."""
+        save = charting.chart_save_and_sign if sign else charting.chart_save
         try:
-            saved = charting.chart_save(session=self.session, by=by, **self.chart_record())
-            if sign:
-                charting.chart_sign(chart=saved, by=by)
+            saved = save(session=self.session, by=by, **self.chart_record())
         except ValidationError as error:
             add_form_errors(self.chart, error)
             return None

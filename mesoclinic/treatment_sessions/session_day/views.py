@@ -68,6 +68,8 @@ def chart(request, pk):
     session = load_or_404(request, SESSIONS, pk=pk)
     existing = getattr(session, "chart", None) if hasattr(session, "chart") else None
     if existing is not None and existing.is_signed:
+        if request.method == "POST":  # a second click on "Sign and lock", or a stale tab
+            messages.info(request, charting.ALREADY_SIGNED)
         return redirect(session)
     allowed, reason = recheck.may_chart(session)
     if not allowed:
@@ -78,6 +80,9 @@ def chart(request, pk):
         signing = request.POST.get("action") == "sign"
         try:
             saved = forms.save(request.user, sign=signing)
+        except charting.ChartAlreadySigned as error:
+            messages.info(request, str(error))  # signed by the first click: nothing was lost
+            return redirect(session)
         except ChartLockedError as error:
             messages.error(request, str(error))
             return redirect(session)

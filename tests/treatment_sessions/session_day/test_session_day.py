@@ -232,6 +232,7 @@ def test_the_chart_page_keeps_what_was_typed_on_an_error(alice_client, todays_se
             "products-0-product": str(product.pk),
             "products-0-expires_on": (datetime.date.today() + datetime.timedelta(days=60)).isoformat(),
             "action": "sign",
+            "confirm_sign": "on",
             "ae_bruising": "on",
             "ae_bruising_severity": "moderate",
         }
