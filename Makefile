@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mesoclinic_bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser setup run test test-fast lint format migrations-check messages bench ci clean requirements
+.PHONY: help install browser ocr setup run test test-fast lint format migrations-check messages bench ci clean requirements
 
 help:
 	@echo "make run        set everything up and serve the demo clinic on http://$(HOST):$(PORT)"
@@ -45,6 +45,15 @@ browser:
 		echo "Installing Debian's chromium for the browser tests..."; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
+# The PDF glyph test (tests/core/test_pdf_glyphs.py) draws PDF pages with poppler and reads them
+# back with Tesseract and its Turkish data: what a person sees, not the text layer.
+ocr:
+	@{ command -v pdftoppm && command -v pdffonts && command -v tesseract \
+		&& tesseract --list-langs 2>/dev/null | grep -qx tur; } >/dev/null 2>&1 || { \
+		echo "Installing Debian's poppler-utils and Tesseract (with Turkish) for the PDF glyph test..."; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends \
+			poppler-utils tesseract-ocr tesseract-ocr-eng tesseract-ocr-tur >/dev/null; }
+
 setup: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_knowledge
@@ -61,7 +70,7 @@ run: setup
 # real-worker tests share one Celery broker and the machine's screen time, so they run alone.
 FAST ?= not e2e and not worker
 JOBS ?= auto
-test: install browser
+test: install browser ocr
 	$(PY) -m pytest -n $(JOBS) -m "$(FAST)"
 	$(PY) -m pytest -m "e2e or worker"
 

@@ -116,7 +116,7 @@ MIDDLEWARE = [
     "mesoclinic.core.middleware.NoStoreMiddleware",
     "mesoclinic.core.middleware.IdleTimeoutMiddleware",
     "mesoclinic.core.timezones.ClinicTimezoneMiddleware",
-    "mesoclinic.core.middleware.PatientLanguageMiddleware",
+    "mesoclinic.core.middleware.LanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -138,6 +138,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mesoclinic.core.context_processors.clinic",
@@ -293,6 +294,18 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The base of links in emails (aftercare sheets); requests carry their own host.
 MESOCLINIC_BASE_URL = os.environ.get("MESOCLINIC_BASE_URL", "http://127.0.0.1:8000")
 
+# --- Text messages (SMS) ----------------------------------------------------------------
+# Like EMAIL_BACKEND (mesoclinic/core/sms.py): files under var/sms/ in development; in
+# production the HTTP gateway when MESOCLINIC_SMS_URL is set, else none (an SMS is "Not sent").
+SMS_GATEWAY_URL = os.environ.get("MESOCLINIC_SMS_URL", "")
+SMS_GATEWAY_TOKEN = os.environ.get("MESOCLINIC_SMS_TOKEN", "")
+SMS_SENDER = os.environ.get("MESOCLINIC_SMS_SENDER", "MesoClinic")
+SMS_TIMEOUT = envint("MESOCLINIC_SMS_TIMEOUT", 10)
+SMS_FILE_PATH = os.environ.get("MESOCLINIC_SMS_DIR", str(VAR_DIR / "sms"))
+SMS_BACKEND = os.environ.get("MESOCLINIC_SMS_BACKEND") or (
+    ("http" if SMS_GATEWAY_URL else "disabled") if PRODUCTION else "file"
+)
+
 # --- Celery ---------------------------------------------------------------------------
 # Embedded default: the "filesystem" transport keeps messages as files under var/celery,
 # so a worker started by `make run` runs tasks with no broker server at all.
@@ -356,6 +369,12 @@ BENCHMARK_VIEWS = envbool("MESOCLINIC_BENCHMARK_VIEWS", False)
 
 # How long a screening stays current (it also lapses when the patient's answers change).
 SCREENING_VALID_DAYS = envint("MESOCLINIC_SCREENING_VALID_DAYS", 30)
+
+# Phone numbers typed without a country code (0532 123 45 67) are read as the clinic's country:
+# by default the country of its time zone (Europe/Istanbul: TR), or this ISO code. A number that
+# is none there is tried in the other regions (a Turkish clinic's British patients: 07700 900123).
+MESOCLINIC_PHONE_REGION = os.environ.get("MESOCLINIC_PHONE_REGION", "").strip().upper()
+MESOCLINIC_PHONE_OTHER_REGIONS = envlist("MESOCLINIC_PHONE_OTHER_REGIONS", ["GB"])
 
 LOGGING = {
     "version": 1,

@@ -42,6 +42,7 @@ POST_ONLY = {
     "plans:flags",
     "plans:consent_withdraw",
     "aftercare:revoke",
+    "aftercare:resend",
     "screening:prescriber_decision",
     "session_day:addendum",
     "scheduling:no_show",
@@ -157,8 +158,10 @@ def args_for(name, world, alice):
         "aftercare:sheet": [world["sheet"].pk],
         "aftercare:sheet_pdf": [world["sheet"].pk],
         "aftercare:revoke": [world["sheet"].pk],
+        "aftercare:resend": [world["sheet"].pk],
         "aftercare:link": [world["link"]],
         "aftercare:link_pdf": [world["link"]],
+        "reminders:message": [world["patient"].reminders.order_by("pk").first().pk],
     }
     if name in by_name:
         return by_name[name]
@@ -253,6 +256,8 @@ def test_posts_without_a_csrf_token_are_refused(world, alice, sam, pat):
             "scheduling:move",
             "screening:new",
             "aftercare:revoke",
+            "aftercare:resend",
+            "reminders:message",
             "logout",
         ):
             url = reverse(name, args=args_for(name, world, alice))

@@ -42,6 +42,7 @@ WRITES_AN_ENTRY = {
     "logout": CHANGE,
     "password_change": False,
     "password_change_done": False,
+    "profile": False,  # the staff member's own language: no patient's data
     "core:setup": False,
     "core:setup_clinic": False,
     "core:setup_hours": False,
@@ -96,6 +97,7 @@ WRITES_AN_ENTRY = {
     "scheduling:patient_ics": True,
     "session_day:today": True,
     "session_day:recheck": True,
+    "session_day:recheck_evaluate": CHANGE,
     "session_day:chart": True,
     "session_day:addendum": CHANGE,
     "session_day:recall": True,
@@ -105,10 +107,12 @@ WRITES_AN_ENTRY = {
     "photos:thumbnail": True,
     "photos:compare": True,
     "reminders:outbox": True,
+    "reminders:message": True,
     "aftercare:mine": False,
     "aftercare:sheet": True,
     "aftercare:sheet_pdf": True,
     "aftercare:revoke": CHANGE,
+    "aftercare:resend": CHANGE,
     "aftercare:link": True,
     "aftercare:link_pdf": True,
 }
@@ -138,7 +142,13 @@ def _pages_that_need_a_draft(world, alice, room):
     consented(plan, alice)
     session = session_at(plan_activate(plan=plan, by=alice), alice, room, moment(clinic_today(), 17))
     rechecked(booked_long_ago(session), alice, decisions=[])
-    return {"plans:edit": [draft.pk], "plans:consent_sign": [draft.pk], "session_day:chart": [session.pk]}
+    # The re-check opens only on the session's day: today's session, not the world's upcoming one.
+    return {
+        "plans:edit": [draft.pk],
+        "plans:consent_sign": [draft.pk],
+        "session_day:chart": [session.pk],
+        "session_day:recheck": [session.pk],
+    }
 
 
 def test_each_view_writes_an_entry_exactly_when_the_table_says(world, alice, sam, pat, room):

@@ -8,16 +8,20 @@ import datetime
 import secrets
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from mesoclinic.core.selectors import current_clinic
+from mesoclinic.core.models import AuditEntry
+from mesoclinic.core.selectors import current_clinic, wall_clock
 from mesoclinic.plans.models import IngredientInfo
 from mesoclinic.screening.instructions import for_session
 from mesoclinic.screening.knowledge import knowledge_base
 from mesoclinic.screening.selectors import patient_instructions, screening_standing
-from mesoclinic.treatment_sessions.models import Chart, Reminder, ReminderKind, TreatmentSession
+from mesoclinic.treatment_sessions.models import Chart, Reminder, ReminderKind, ReminderStatus, TreatmentSession
+from mesoclinic.treatment_sessions.reminders.channels import address, channels_for
 from mesoclinic.treatment_sessions.reminders.services import enqueue
 
 from .models import AftercareInstruction, AftercareSheet, Section, SheetLink
@@ -170,9 +174,86 @@ def link_create(sheet, now=None) -> str:
 
 
 @transaction.atomic
-def links_revoke(*, sheet, by) -> int:
-    return SheetLink.objects.filter(sheet=sheet, revoked_at__isnull=True).update(
+def links_revoke(*, sheet, by, remote_addr=None) -> int:
+    """Switch off every emailed link to the sheet: each then answers "this link was switched
+    off". The patient can still sign in to read it. Recorded in the patient's history."""
+    count = SheetLink.objects.filter(sheet=sheet, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_by=by
+    )
+    if count:
+        _record_link_event(
+            sheet,
+            by=by,
+            remote_addr=remote_addr,
+            changes={"emailed links": [f"{count} live", "revoked"]},
+            summary=f"Revoked {count} emailed link{'s' if count != 1 else ''} to the aftercare sheet of {_which(sheet)}",
+        )
+    return count
+
+
+class ResendRefused(Exception):
+    """The sheet cannot be emailed now; the message says why, in words for the practitioner."""
+
+
+def sheet_resend(*, sheet, by, remote_addr=None):
+    """Email the patient a fresh link to the sheet (the patient lost the email, or it went to
+    an address since corrected). The email is a reminder row like the first one, so it goes
+    out through the same worker, outbox and retries; its link is made when it is sent.
+
+    Earlier links are left as they are: revoke them first if the first email went astray.
+    A second click while the first email is still on its way sends nothing more."""
+    with transaction.atomic():
+        # The sheet's row is the lock: two clicks at once queue one email.
+        sheet = AftercareSheet.objects.select_for_update().select_related("patient", "session").get(pk=sheet.pk)
+        patient = sheet.patient
+        if not any(address(patient, channel) for channel in channels_for(patient)):
+            raise ResendRefused(_("The patient has no email address: add one to the record, then resend."))
+        waiting = Reminder.objects.filter(
+            session_id=sheet.session_id, kind=ReminderKind.AFTERCARE, status=ReminderStatus.PENDING
+        )
+        if waiting.exists():
+            raise ResendRefused(_("An email with a link to this sheet is already on its way."))
+        now = timezone.now()
+        reminder = Reminder.objects.create(
+            key=f"aftercare:{sheet.session_id}:resent:{now:%Y%m%dT%H%M%S.%f}",
+            patient=patient,
+            session=sheet.session,
+            kind=ReminderKind.AFTERCARE,
+            due_at=now,
+            enqueued_at=now,  # handed over below: the sweep leaves it alone unless that fails
+            details={"sheet": sheet.pk, "resent_by": by.pk},
+        )
+        _record_link_event(
+            sheet,
+            by=by,
+            remote_addr=remote_addr,
+            changes={"aftercare email": ["", f"resent to {patient.email}"]},
+            summary=f"Resent the aftercare sheet of {_which(sheet)} to {patient.email} (a fresh 72-hour link)",
+        )
+        transaction.on_commit(lambda: enqueue(reminder.pk))
+    return reminder
+
+
+def _which(sheet):
+    """'session 2 (24.11.2026)': the day in the clinic's zone, as the patient page shows it."""
+    return f"session {sheet.session.sequence} ({wall_clock(sheet.session.starts_at, current_clinic().zone):%d.%m.%Y})"
+
+
+def _record_link_event(sheet, *, by, remote_addr, changes, summary):
+    """The sheet's links and emails are not model changes auditlog sees (a bulk update, a
+    reminder row): the event is written to the trail in its own words, as a merge is."""
+    return AuditEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(AftercareSheet),
+        object_pk=str(sheet.pk),
+        object_id=sheet.pk,
+        object_repr=str(sheet)[:200],
+        action=AuditEntry.Action.UPDATE,
+        changes=changes,
+        actor=by,
+        actor_email=getattr(by, "email", None) or None,
+        remote_addr=remote_addr,
+        patient_id=sheet.patient_id,
+        additional_data={"label": "aftercare sheet", "summary": summary},
     )
 
 

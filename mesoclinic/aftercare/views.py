@@ -3,11 +3,14 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from mesoclinic.core import params
-from mesoclinic.core.audit import record_view
+from mesoclinic.core.audit import client_ip, record_view
 from mesoclinic.core.models import Role
 from mesoclinic.core.pdf import html_to_pdf
 from mesoclinic.core.permissions import EVERYONE, allow, load_or_404
@@ -15,7 +18,7 @@ from mesoclinic.core.permissions import EVERYONE, allow, load_or_404
 from . import services
 from .models import AftercareSheet
 from .render import sheet_words
-from .selectors import my_aftercare_context
+from .selectors import my_aftercare_context, session_sheet
 
 LANGUAGES = ("en", "tr")
 
@@ -45,8 +48,14 @@ def sheet_page(request, pk):
     sheet = _sheet_for_user(request, pk)
     language = _language(request, sheet)
     record_view(request, sheet.patient, "aftercare sheet", obj=sheet)
+    context = _context(request, sheet, language)
+    if context["staff"]:
+        # How the sheet reached the patient, with Resend and Revoke, in the staff's language
+        # (the sheet itself is in the patient's).
+        context.update(staff_sheet=session_sheet(sheet.session), staff_language=translation.get_language())
+    context["print_on_open"] = request.GET.get("print") == "1"  # "Print" on the patient page
     with translation.override(language):
-        return render(request, "aftercare/sheet.html", _context(request, sheet, language))
+        return render(request, "aftercare/sheet.html", context)
 
 
 @allow(Role.PATIENT, Role.PRACTITIONER, record=True)
@@ -108,12 +117,51 @@ def link_pdf(request, token):
     return _pdf(link.sheet, link.sheet.patient.preferred_language)
 
 
+def _back(request, sheet):
+    """Where the practitioner came from (the patient page, the session page), or the sheet."""
+    back = request.POST.get("next", "")
+    on_this_site = url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    if on_this_site and back.startswith("/") and len(back) <= 2000:  # a path, never a host
+        return back
+    return sheet.get_absolute_url()
+
+
 @allow(Role.PRACTITIONER, record=True)
 @require_POST
 def revoke_links(request, pk):
-    sheet = load_or_404(request, AftercareSheet.objects.all(), pk=pk)
-    count = services.links_revoke(sheet=sheet, by=request.user)
-    messages.success(
-        request, f"{count} link{'s' if count != 1 else ''} revoked. The patient can still log in to read the sheet."
-    )
-    return redirect(sheet)
+    """The emailed links stop working at once (the page asks first: aftercare/_staff_sheet.html)."""
+    sheet = load_or_404(request, AftercareSheet.objects.select_related("session"), pk=pk)
+    count = services.links_revoke(sheet=sheet, by=request.user, remote_addr=client_ip(request))
+    if count:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d emailed link switched off. The patient can still sign in to read the sheet.",
+                "%(count)d emailed links switched off. The patient can still sign in to read the sheet.",
+                count,
+            )
+            % {"count": count},
+        )
+    else:
+        messages.info(request, _("No emailed link of this sheet was still working: nothing to switch off."))
+    return redirect(_back(request, sheet))
+
+
+@allow(Role.PRACTITIONER, record=True)
+@require_POST
+def resend_link(request, pk):
+    """Email the patient a fresh 72-hour link to the sheet."""
+    sheet = load_or_404(request, AftercareSheet.objects.select_related("patient", "session"), pk=pk)
+    try:
+        services.sheet_resend(sheet=sheet, by=request.user, remote_addr=client_ip(request))
+    except services.ResendRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(
+            request,
+            _("A fresh link to the sheet is on its way to %(email)s (valid for 72 hours).")
+            % {"email": sheet.patient.email},
+        )
+    return redirect(_back(request, sheet))

@@ -7,8 +7,11 @@ from collections import defaultdict
 from itertools import groupby
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.forms import BaseInlineFormSet, BaseModelFormSet, inlineformset_factory, modelformset_factory
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .models import Absence, Clinic, Closure, OpeningHours, Room, User, Weekday, WorkingHours
 from .params import ClinicDateField
@@ -18,7 +21,7 @@ TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_FORMATS = ["%H:%M", "%H:%M:%S", "%H.%M"]
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y"]
-TIMEZONE_WARNING = (
+TIMEZONE_WARNING = _(
     "Existing appointments keep their moment in time, so their wall-clock time may shift; "
     "future series are planned in the new zone."
 )
@@ -42,7 +45,8 @@ def timezone_choices():
     grouped = defaultdict(list)
     for region, zones in regions:
         grouped[region].extend((zone, zone) for zone in zones)
-    return [(region, grouped[region]) for region in sorted(grouped)]
+    # Zone names are IANA identifiers, the same in every language; "Other" is ours.
+    return [(gettext("Other") if region == "Other" else region, grouped[region]) for region in sorted(grouped)]
 
 
 def _hhmm(value: datetime.time) -> str:
@@ -54,30 +58,59 @@ def _hhmm(value: datetime.time) -> str:
 
 class ClinicForm(forms.ModelForm):
     timezone = forms.ChoiceField(
-        label="Time zone",
-        help_text="Appointments are planned in this zone's wall-clock time.",
+        label=_("Time zone"),
+        help_text=_("Appointments are planned in this zone's wall-clock time."),
         error_messages={
-            "required": "Choose the clinic's time zone.",
-            "invalid_choice": "“%(value)s” is not a time zone we know; choose one from the list.",
+            "required": _("Choose the clinic's time zone."),
+            "invalid_choice": _("“%(value)s” is not a time zone we know; choose one from the list."),
         },
     )
-    confirm_timezone = forms.BooleanField(required=False, label="Yes, change the time zone")
+    confirm_timezone = forms.BooleanField(required=False, label=_("Yes, change the time zone"))
 
     class Meta:
         model = Clinic
-        fields = ["name", "phone", "email", "address", "timezone"]
+        fields = [
+            "name",
+            "phone",
+            "email",
+            "address",
+            "timezone",
+            "staff_language",
+            "consent_requires_signature",
+            "consent_regulatory_notice",
+            "consent_regulatory_notice_tr",
+        ]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
+            "consent_regulatory_notice": forms.Textarea(attrs={"rows": 6}),
+            "consent_regulatory_notice_tr": forms.Textarea(attrs={"rows": 6, "lang": "tr"}),
             "phone": forms.TextInput(attrs={"inputmode": "tel"}),
         }
+        labels = {
+            "name": _("Name"),
+            "phone": _("Phone"),
+            "email": _("Email"),
+            "address": _("Address"),
+            "staff_language": _("Language of the staff app"),
+        }
+        help_texts = {
+            "phone": _("Printed on aftercare sheets: whom to call."),
+            "staff_language": _(
+                "For practitioners and clinic admins who have not chosen a language on their profile. "
+                "Patients read their own language."
+            ),
+        }
         error_messages = {
-            "name": {"required": "Enter the clinic's name."},
-            "phone": {"required": "Enter the phone number patients should call."},
+            "name": {"required": _("Enter the clinic's name.")},
+            "phone": {"required": _("Enter the phone number patients should call.")},
+            "staff_language": {"invalid_choice": _("Choose English or Turkish.")},
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = timezone_choices()
+        # Left out of a post (an older form, a script), the language stays as it was.
+        self.fields["staff_language"].required = False
 
     @property
     def timezone_changing(self) -> bool:
@@ -89,24 +122,32 @@ class ClinicForm(forms.ModelForm):
     def clean_name(self):
         name = " ".join(self.cleaned_data.get("name", "").split())
         if not name:
-            raise forms.ValidationError("Enter the clinic's name.")
+            raise forms.ValidationError(gettext("Enter the clinic's name."))
         return name
+
+    def clean_staff_language(self):
+        return self.cleaned_data.get("staff_language") or self.instance.staff_language or settings.LANGUAGE_CODE
 
     def clean_phone(self):
         phone = " ".join(self.cleaned_data.get("phone", "").split())
         if not phone:
-            raise forms.ValidationError("Enter the phone number patients should call.")
+            raise forms.ValidationError(gettext("Enter the phone number patients should call."))
         if not PHONE_CHARS.match(phone):
-            raise forms.ValidationError("The phone number may contain digits, spaces, + ( ) - only.")
+            raise forms.ValidationError(gettext("The phone number may contain digits, spaces, + ( ) - only."))
         digits = len(re.sub(r"\D", "", phone))
         if not 6 <= digits <= 15:
-            raise forms.ValidationError(f"A phone number has 6 to 15 digits; this has {digits}.")
+            raise forms.ValidationError(
+                gettext("A phone number has 6 to 15 digits; this has %(digits)s.") % {"digits": digits}
+            )
         return phone
 
     def clean(self):
         cleaned = super().clean()
         if self.timezone_changing and not cleaned.get("confirm_timezone"):
-            self.add_error("confirm_timezone", f"Tick to confirm the move to {cleaned.get('timezone')}.")
+            self.add_error(
+                "confirm_timezone",
+                gettext("Tick to confirm the move to %(zone)s.") % {"zone": cleaned.get("timezone")},
+            )
         return cleaned
 
 
@@ -117,18 +158,22 @@ class TimeRangeForm(forms.ModelForm):
     class Meta:
         fields = ("weekday", "starts", "ends")  # a tuple: inline formsets append to a list
         widgets = {"starts": TIME_INPUT, "ends": TIME_INPUT}
-        labels = {"weekday": "Day", "starts": "From", "ends": "Until"}
+        labels = {
+            "weekday": _("Day"),
+            "starts": pgettext_lazy("start of a time range", "From"),
+            "ends": pgettext_lazy("end of a time range", "Until"),
+        }
         error_messages = {
-            "weekday": {"required": "Choose the day."},
-            "starts": {"required": "Enter the start time.", "invalid": "Enter a time such as 09:00."},
-            "ends": {"required": "Enter the end time.", "invalid": "Enter a time such as 18:30."},
+            "weekday": {"required": _("Choose the day.")},
+            "starts": {"required": _("Enter the start time."), "invalid": _("Enter a time such as 09:00.")},
+            "ends": {"required": _("Enter the end time."), "invalid": _("Enter a time such as 18:30.")},
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["starts"].input_formats = TIME_FORMATS
         self.fields["ends"].input_formats = TIME_FORMATS
-        self.fields["weekday"].choices = [("", "Choose a day"), *Weekday.choices]
+        self.fields["weekday"].choices = [("", gettext("Choose a day")), *Weekday.choices]
 
 
 class OpeningHoursForm(TimeRangeForm):
@@ -147,7 +192,7 @@ class RemoveLabelMixin:
     def add_fields(self, form, index):
         super().add_fields(form, index)
         if "DELETE" in form.fields:
-            form.fields["DELETE"].label = "Remove"
+            form.fields["DELETE"].label = gettext("Remove")
 
 
 class NoOverlapMixin:
@@ -177,8 +222,13 @@ class NoOverlapMixin:
                     day = Weekday(weekday).label
                     earlier = f"{_hhmm(starts)}–{_hhmm(ends)}"
                     later = f"{_hhmm(later_starts)}–{_hhmm(later_ends)}"
-                    later_form.add_error("starts", f"Overlaps {day} {earlier}.")
-                    problems.append(f"{day}: {earlier} and {later} overlap.")
+                    later_form.add_error(
+                        "starts", gettext("Overlaps %(day)s %(earlier)s.") % {"day": day, "earlier": earlier}
+                    )
+                    problems.append(
+                        gettext("%(day)s: %(earlier)s and %(later)s overlap.")
+                        % {"day": day, "earlier": earlier, "later": later}
+                    )
                 if later_ends > ends:
                     reach = (later_starts, later_ends, later_form)
         if problems:
@@ -193,11 +243,28 @@ class BaseWorkingHoursFormSet(RemoveLabelMixin, NoOverlapMixin, BaseInlineFormSe
     pass
 
 
-class BaseClosureFormSet(RemoveLabelMixin, BaseModelFormSet):
+class SavedOnceMixin:
+    """A new row the same as one already saved (same days, same reason, same practitioner) is not
+    saved again: a second click on Save, or on the confirm step of closing days with sessions on
+    them, finds the first click's row and keeps it. The save runs with the clinic locked
+    (treatment_sessions.scheduling.closures), so the second click sees what the first committed."""
+
+    def save_new(self, form, commit=True):
+        same = {field: form.cleaned_data.get(field) for field in ("starts_on", "ends_on", "reason")}
+        if getattr(self, "fk", None) is not None:
+            same[self.fk.name] = self.instance
+        existing = form._meta.model.objects.filter(**same).first()
+        if existing is not None:
+            form.instance = existing
+            return existing
+        return super().save_new(form, commit=commit)
+
+
+class BaseClosureFormSet(RemoveLabelMixin, SavedOnceMixin, BaseModelFormSet):
     pass
 
 
-class BaseAbsenceFormSet(RemoveLabelMixin, BaseInlineFormSet):
+class BaseAbsenceFormSet(RemoveLabelMixin, SavedOnceMixin, BaseInlineFormSet):
     pass
 
 
@@ -249,10 +316,17 @@ def hours_outside_opening(ranges, opening) -> list[str]:
         if covered_until < ends:
             day = Weekday(weekday).label
             if not open_by_day[weekday]:
-                outside.append(f"{day} {_hhmm(starts)}–{_hhmm(ends)}: the clinic is closed on {day}s.")
+                # Translators: %(day)ss is the weekday in the plural, "closed on Tuesdays".
+                outside.append(
+                    gettext("%(day)s %(starts)s–%(ends)s: the clinic is closed on %(day)ss.")
+                    % {"day": day, "starts": _hhmm(starts), "ends": _hhmm(ends)}
+                )
             else:
                 hours = ", ".join(f"{_hhmm(a)}–{_hhmm(b)}" for a, b in sorted(open_by_day[weekday]))
-                outside.append(f"{day} {_hhmm(starts)}–{_hhmm(ends)}: the clinic is open {hours}.")
+                outside.append(
+                    gettext("%(day)s %(starts)s–%(ends)s: the clinic is open %(hours)s.")
+                    % {"day": day, "starts": _hhmm(starts), "ends": _hhmm(ends), "hours": hours}
+                )
     return outside
 
 
@@ -263,12 +337,12 @@ class DateRangeForm(forms.ModelForm):
     class Meta:
         fields = ("starts_on", "ends_on", "reason")
         widgets = {"starts_on": DATE_INPUT, "ends_on": DATE_INPUT}
-        labels = {"starts_on": "First day", "ends_on": "Last day"}
+        labels = {"starts_on": _("First day"), "ends_on": _("Last day"), "reason": _("Reason")}
         help_texts = {"ends_on": ""}
         field_classes = {"starts_on": ClinicDateField, "ends_on": ClinicDateField}
         error_messages = {
-            "starts_on": {"required": "Enter the first day.", "invalid": "Enter a date such as 2025-12-31."},
-            "ends_on": {"required": "Enter the last day.", "invalid": "Enter a date such as 2025-12-31."},
+            "starts_on": {"required": _("Enter the first day."), "invalid": _("Enter a date such as 2025-12-31.")},
+            "ends_on": {"required": _("Enter the last day."), "invalid": _("Enter a date such as 2025-12-31.")},
         }
 
     def __init__(self, *args, today: datetime.date, **kwargs):
@@ -287,7 +361,7 @@ class DateRangeForm(forms.ModelForm):
             cleaned["ends_on"] = cleaned["starts_on"]
         ends_on = cleaned.get("ends_on")
         if ends_on and ends_on < self.today and self.has_changed():
-            self.add_error("ends_on", "This day is already past; check the year.")
+            self.add_error("ends_on", gettext("This day is already past; check the year."))
         return cleaned
 
 
@@ -327,16 +401,16 @@ class RoomForm(forms.ModelForm):
     class Meta:
         model = Room
         fields = ["name", "is_active"]
-        labels = {"name": "Room name", "is_active": "In use"}
-        error_messages = {"name": {"required": "Enter the room's name."}}
+        labels = {"name": _("Room name"), "is_active": _("In use")}
+        error_messages = {"name": {"required": _("Enter the room's name.")}}
 
     def clean_name(self):
         name = " ".join(self.cleaned_data.get("name", "").split())
         if not name:
-            raise forms.ValidationError("Enter the room's name.")
+            raise forms.ValidationError(gettext("Enter the room's name."))
         taken = Room.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).first()
         if taken:
-            raise forms.ValidationError(f"There is already a room called “{taken.name}”.")
+            raise forms.ValidationError(gettext("There is already a room called “%(name)s”.") % {"name": taken.name})
         return name
 
 
@@ -350,7 +424,7 @@ class BaseRoomFormSet(BaseModelFormSet):
                 continue
             key = name.casefold()
             if key in seen:
-                form.add_error("name", f"“{name}” is entered twice; room names must differ.")
+                form.add_error("name", gettext("“%(name)s” is entered twice; room names must differ.") % {"name": name})
             else:
                 seen[key] = form
 
@@ -373,5 +447,16 @@ class SignInForm(AuthenticationForm):
         username = self.cleaned_data.get("username", "")
         limit = self.fields["username"].max_length or 150
         if len(username) > limit:
-            raise forms.ValidationError(f"A username has at most {limit} characters.", code="max_length")
+            raise forms.ValidationError(
+                gettext("A username has at most %(limit)s characters.") % {"limit": limit}, code="max_length"
+            )
         return username
+
+
+class LanguageForm(forms.ModelForm):
+    """A staff member's language (English or Turkish); blank follows the clinic."""
+
+    class Meta:
+        model = User
+        fields = ["language"]
+        labels = {"language": _("Language of the app")}

@@ -9,9 +9,11 @@ from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import ngettext
 
 from .audit import client_ip
 from .permissions import ANONYMOUS
+from .selectors import current_clinic
 from .views import healthz
 
 HEALTHZ_PATH = "/healthz"
@@ -50,9 +52,15 @@ class IdleTimeoutMiddleware:
             timeout = settings.IDLE_TIMEOUT_MINUTES * 60
             if last is not None and now - last > timeout:
                 logout(request)
+                minutes = settings.IDLE_TIMEOUT_MINUTES
                 messages.info(
                     request,
-                    f"You were signed out after {settings.IDLE_TIMEOUT_MINUTES} minutes without activity.",
+                    ngettext(
+                        "You were signed out after %(minutes)s minute without activity.",
+                        "You were signed out after %(minutes)s minutes without activity.",
+                        minutes,
+                    )
+                    % {"minutes": minutes},
                 )
                 if request.headers.get("HX-Request"):
                     response = HttpResponse(status=204)
@@ -64,22 +72,34 @@ class IdleTimeoutMiddleware:
         return self.get_response(request)
 
 
-class PatientLanguageMiddleware:
-    """Patients read the app in their preferred language; staff pages stay in English."""
+class LanguageMiddleware:
+    """Everyone reads the app in their own language: a patient in their record's preferred
+    language, staff in the language of their profile, else the clinic's default. Signed-out
+    pages (the sign-in, a secret aftercare link) use the clinic's default; an aftercare link
+    page itself switches to the sheet's language."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        language = self._language(request)
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response
+
+    def _language(self, request):
         user = getattr(request, "user", None)
-        # Ask for the record only for patients: staff pages must not pay a query for it.
-        if user is None or not user.is_authenticated or user.role != "patient":
-            return self.get_response(request)
-        record = getattr(user, "patient_record", None)
-        if record is None:
-            return self.get_response(request)
-        with translation.override(record.preferred_language):
-            return self.get_response(request)
+        if user is not None and user.is_authenticated:
+            if user.role == "patient":
+                # Ask for the record only for patients: staff pages must not pay a query for it.
+                record = getattr(user, "patient_record", None)
+                if record is not None:
+                    return record.preferred_language
+            elif user.language:
+                return user.language
+        return current_clinic().staff_language or settings.LANGUAGE_CODE
 
 
 class AuditContextMiddleware(AuditlogMiddleware):

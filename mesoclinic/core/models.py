@@ -1,17 +1,19 @@
 import zoneinfo
 
 from auditlog.models import AbstractLogEntry, LogEntryManager
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    PRACTITIONER = "practitioner", "Practitioner"
-    SCHEDULER = "scheduler", "Clinic admin"
+    PRACTITIONER = "practitioner", _("Practitioner")
+    SCHEDULER = "scheduler", _("Clinic admin")
     PATIENT = "patient", _("Patient")
 
 
@@ -35,6 +37,18 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     title = models.CharField(max_length=30, blank=True, help_text="Shown before the name, e.g. Dr.")
+    # The language the staff member reads the app in; blank follows the clinic's default.
+    # Patients read it in their record's preferred language instead.
+    language = models.CharField(
+        _("language"),
+        max_length=5,
+        choices=settings.LANGUAGES,
+        blank=True,
+        # In the database too: rows written by code that predates the column (older migrations'
+        # models, raw inserts) still get "follow the clinic".
+        db_default="",
+        help_text=_("Blank: the clinic's default language."),
+    )
 
     objects = ClinicUserManager()
 
@@ -71,6 +85,22 @@ def validate_timezone(value):
         raise ValidationError(f"{value!r} is not a time zone name such as Europe/Istanbul.")
 
 
+# Türkiye regulates mesotherapy as a traditional and complementary medicine practice: only a
+# physician certified for it may perform it, in a health facility the Ministry authorised.
+DEFAULT_REGULATORY_NOTICE = (
+    "In Türkiye, mesotherapy is regulated by the Ministry of Health as a traditional and complementary "
+    "medicine practice (Regulation on Traditional and Complementary Medicine Practices, 2014). It may be "
+    "done only by a physician certified for it, in a health facility the Ministry has authorised. You may "
+    "ask to see our physician's certificate and our authorisation."
+)
+DEFAULT_REGULATORY_NOTICE_TR = (
+    "Türkiye'de mezoterapi, Sağlık Bakanlığı tarafından Geleneksel ve Tamamlayıcı Tıp Uygulamaları "
+    "Yönetmeliği (2014) kapsamında düzenlenen bir uygulamadır. Yalnızca bu uygulama için sertifikası olan "
+    "bir hekim tarafından, Bakanlığın izin verdiği bir sağlık kuruluşunda yapılabilir. Hekimimizin "
+    "sertifikasını ve kuruluşumuzun iznini görmek isteyebilirsiniz."
+)
+
+
 class Clinic(models.Model):
     """The clinic this installation serves. There is one."""
 
@@ -84,9 +114,46 @@ class Clinic(models.Model):
         validators=[validate_timezone],
         help_text="All appointments are planned in this zone's wall-clock time.",
     )
+    staff_language = models.CharField(
+        _("staff language"),
+        max_length=5,
+        choices=settings.LANGUAGES,
+        default="en",
+        db_default="en",
+        help_text=_("The language of the staff app for users who have not chosen one."),
+    )
+    # A consent is the document a clinic shows a court: by default the patient draws a signature
+    # as well as typing their name. A clinic whose patients cannot draw one turns this off.
+    consent_requires_signature = models.BooleanField(
+        _("drawn signature required on consent"),
+        default=True,
+        help_text=_("The patient must draw a signature on the pad before a consent can be signed."),
+    )
+    # What the law where the clinic practises says about mesotherapy, printed on every consent
+    # beside the fact (about the US) that the FDA has not approved it. Each language's own text.
+    consent_regulatory_notice = models.TextField(
+        _("regulatory notice on consent (English)"),
+        blank=True,
+        default=DEFAULT_REGULATORY_NOTICE,
+        help_text=_(
+            "What patients must be told about mesotherapy where the clinic practises. Check it with your lawyer."
+        ),
+    )
+    consent_regulatory_notice_tr = models.TextField(
+        _("regulatory notice on consent (Turkish)"),
+        blank=True,
+        default=DEFAULT_REGULATORY_NOTICE_TR,
+        help_text=_("The same notice in Turkish, for patients who read Turkish."),
+    )
 
     def __str__(self):
         return self.name
+
+    def regulatory_notice(self, language):
+        """The notice in `language` ('en' or 'tr'); the other language's if that one is empty."""
+        if language == "tr":
+            return self.consent_regulatory_notice_tr or self.consent_regulatory_notice
+        return self.consent_regulatory_notice or self.consent_regulatory_notice_tr
 
     @cached_property
     def zone(self):
@@ -101,13 +168,13 @@ class Clinic(models.Model):
 
 
 class Weekday(models.IntegerChoices):
-    MONDAY = 0, "Monday"
-    TUESDAY = 1, "Tuesday"
-    WEDNESDAY = 2, "Wednesday"
-    THURSDAY = 3, "Thursday"
-    FRIDAY = 4, "Friday"
-    SATURDAY = 5, "Saturday"
-    SUNDAY = 6, "Sunday"
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
 
 
 class TimeRangeMixin(models.Model):
@@ -268,13 +335,19 @@ class AuditEntry(AbstractLogEntry):
         data = self.additional_data or {}
         if data.get("summary"):  # an event in its own words (a merge of two records)
             return data["summary"]
+        # The entry stores the page's English name; it is read in the reader's language where the
+        # catalogue has it (the views mark their page names with gettext_noop).
         if self.action == self.Action.ACCESS:
-            return f"Viewed {data.get('page', self.object_repr)}"
-        verb = {self.Action.CREATE: "Created", self.Action.UPDATE: "Changed", self.Action.DELETE: "Deleted"}[
-            self.action
-        ]
-        label = data.get("label") or self.content_type.name
+            page = data.get("page")
+            return gettext("Viewed %(page)s") % {"page": gettext(page) if page else self.object_repr}
+        label = data.get("label")
+        label = gettext(label) if label else self.content_type.name
         if self.action == self.Action.UPDATE and self.changes:
             fields = ", ".join(sorted(self.changes))
-            return f"{verb} {label}: {fields}"
-        return f"{verb} {label}"
+            return gettext("Changed %(what)s: %(fields)s") % {"what": label, "fields": fields}
+        verb = {
+            self.Action.CREATE: gettext("Created %(what)s"),
+            self.Action.UPDATE: gettext("Changed %(what)s"),
+            self.Action.DELETE: gettext("Deleted %(what)s"),
+        }[self.action]
+        return verb % {"what": label}

@@ -22,7 +22,7 @@ class NavItem:
 
 NAVIGATION = (
     NavItem(
-        "Today",
+        _("Today"),
         "session_day:today",
         (P,),
         "bi-sun",
@@ -35,7 +35,7 @@ NAVIGATION = (
         ),
     ),
     NavItem(
-        "Patients",
+        _("Patients"),
         "patients:list",
         (P, S),
         "bi-people",
@@ -52,14 +52,14 @@ NAVIGATION = (
         ),
     ),
     NavItem(
-        "Calendar",
+        _("Calendar"),
         "scheduling:calendar",
         (P, S),
         "bi-calendar3",
         ("scheduling:calendar", "scheduling:to_book", "scheduling:book", "scheduling:feed"),
     ),
     NavItem(
-        "Knowledge base",
+        _("Knowledge base"),
         "screening:knowledge",
         (P,),
         "bi-journal-medical",
@@ -72,9 +72,9 @@ NAVIGATION = (
             "plans:product",
         ),
     ),
-    NavItem("Lot recall", "session_day:recall", (P,), "bi-upc-scan", ("session_day:recall",)),
-    NavItem("Outbox", "reminders:outbox", (P, S), "bi-envelope"),
-    NavItem("Clinic setup", "core:setup", (S,), "bi-gear", ("core:setup",)),
+    NavItem(_("Lot recall"), "session_day:recall", (P,), "bi-upc-scan", ("session_day:recall",)),
+    NavItem(_("Outbox"), "reminders:outbox", (P, S), "bi-envelope"),
+    NavItem(_("Clinic setup"), "core:setup", (S,), "bi-gear", ("core:setup",)),
     NavItem(_("My aftercare"), "aftercare:mine", (PT,), "bi-heart-pulse", ("aftercare:",)),
 )
 

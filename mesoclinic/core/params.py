@@ -22,6 +22,7 @@ import re
 
 from django import forms
 from django.core.exceptions import BadRequest, ValidationError
+from django.utils.translation import gettext as _
 
 FIRST_DAY = datetime.date(1900, 1, 1)
 YEARS_AHEAD = 5
@@ -53,7 +54,19 @@ def out_of_range(value, today=None):
     first, last = clinic_day_range(today)
     if first <= value <= last:
         return ""
-    return f"Enter a date between {first:%Y-%m-%d} and {last:%Y-%m-%d}; {value:%Y-%m-%d} is outside (check the year)."
+    return _("Enter a date between %(first)s and %(last)s; %(value)s is outside (check the year).") % {
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "value": value.isoformat(),
+    }
+
+
+class TextProblem(ValueError):
+    """Why a text was refused; `why` is the reason alone ("is longer than 100 characters")."""
+
+    def __init__(self, what, why):
+        super().__init__(f"{what} {why}")
+        self.why = why
 
 
 def clean_text(value, *, max_length, what="the text"):
@@ -61,9 +74,9 @@ def clean_text(value, *, max_length, what="the text"):
     characters (NUL cannot even be stored in a PostgreSQL text column)."""
     value = value.strip()
     if len(value) > max_length:
-        raise ValueError(f"{what} is longer than {max_length} characters")
+        raise TextProblem(what, _("is longer than %(max)s characters") % {"max": max_length})
     if CONTROL.search(value):
-        raise ValueError(f"{what} holds control characters")
+        raise TextProblem(what, _("holds control characters"))
     return value
 
 
@@ -84,7 +97,8 @@ def _raw(request, name):
 
 
 def _refuse(name, why):
-    raise BadParameter(f"“{name}” in the page address {why}.")
+    # Translators: %(name)s is a parameter of the address (“date”); %(why)s says what is wrong.
+    raise BadParameter(_("“%(name)s” in the page address %(why)s.") % {"name": name, "why": why})
 
 
 def day(request, name, default=None, *, today=None):
@@ -97,14 +111,17 @@ def day_from(value, name, default=None, *, today=None):
     if not value:
         return default
     if len(value) > 10 or not value.isascii():
-        _refuse(name, "is not a date such as 2026-12-01")
+        _refuse(name, _("is not a date such as 2026-12-01"))
     try:
         parsed = datetime.date.fromisoformat(value)
     except ValueError:
-        _refuse(name, "is not a date such as 2026-12-01")
+        _refuse(name, _("is not a date such as 2026-12-01"))
     first, last = clinic_day_range(today)
     if not first <= parsed <= last:
-        _refuse(name, f"must be a day between {first:%Y-%m-%d} and {last:%Y-%m-%d}")
+        _refuse(
+            name,
+            _("must be a day between %(first)s and %(last)s") % {"first": first.isoformat(), "last": last.isoformat()},
+        )
     return parsed
 
 
@@ -114,10 +131,10 @@ def time_of_day(request, name, default=None):
     if not value:
         return default
     if not re.fullmatch(r"[0-9]{1,2}:[0-9]{2}", value):
-        _refuse(name, "is not a time such as 10:30")
+        _refuse(name, _("is not a time such as 10:30"))
     hours, minutes = (int(part) for part in value.split(":"))
     if hours > 23 or minutes > 59:
-        _refuse(name, "is not a time such as 10:30")
+        _refuse(name, _("is not a time such as 10:30"))
     return datetime.time(hours, minutes)
 
 
@@ -128,7 +145,7 @@ def positive_int(request, name, default=None, *, high=10**6):
         return default
     number = small_int(value, high)
     if number is None or number < 1:
-        _refuse(name, f"must be a whole number from 1 to {high}")
+        _refuse(name, _("must be a whole number from 1 to %(high)s") % {"high": high})
     return number
 
 
@@ -148,8 +165,8 @@ def text(request, name, default="", *, max_length=100):
     value = request.GET.get(name, "")
     try:
         value = clean_text(value, max_length=max_length, what="it")
-    except ValueError as error:
-        _refuse(name, str(error).removeprefix("it "))
+    except TextProblem as error:
+        _refuse(name, error.why)
     return value or default
 
 
@@ -159,7 +176,7 @@ def choice(request, name, choices, default=""):
     if not value:
         return default
     if value not in choices:
-        _refuse(name, f"must be one of: {', '.join(str(c) for c in choices)}")
+        _refuse(name, _("must be one of: %(choices)s") % {"choices": ", ".join(str(c) for c in choices)})
     return value
 
 

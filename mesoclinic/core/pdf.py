@@ -1,17 +1,22 @@
 """PDF rendering with WeasyPrint, with the app's own fonts embedded (no network)."""
 
+import contextlib
 import posixpath
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.utils import translation
+from django.utils.translation import gettext
 
 STYLESHEET = "css/pdf.css"
-FONT_FILE = "vendor/noto-sans/noto-sans-latin-400-normal.woff2"
 # url("...") in a stylesheet, quoted or not.
 CSS_URL = re.compile(r"""url\(\s*(["']?)([^"')]+)\1\s*\)""")
+# The language of the document: <html lang="tr">.
+DOCUMENT_LANGUAGE = re.compile(r"""<html\b[^>]*\blang=["']?([A-Za-z-]+)""", re.IGNORECASE)
 
 
 def static_path(name):
@@ -20,6 +25,10 @@ def static_path(name):
     if found:
         return Path(found)
     path = Path(staticfiles_storage.path(name))
+    if not path.is_file() and hasattr(staticfiles_storage, "stored_name"):
+        # WHITENOISE_KEEP_ONLY_HASHED_FILES leaves only the hashed copy (whose urls name hashed fonts).
+        with contextlib.suppress(ValueError):  # ValueError: not in the manifest
+            path = Path(staticfiles_storage.path(staticfiles_storage.stored_name(name)))
     if not path.is_file():
         # WeasyPrint would quietly fall back to a system font; a missing file is a broken install.
         raise FileNotFoundError(f"static file {name!r} is neither in the static folders nor collected at {path}")
@@ -54,10 +63,32 @@ def pdf_stylesheet():
     return CSS_URL.sub(absolute, static_path(STYLESHEET).read_text())
 
 
+def page_footer_css(html):
+    """The footer of every page ("Page 2 of 3") in the document's own language: CSS cannot say it
+    in words that depend on the document, so the words come from the catalogue and the numbers
+    stay CSS counters."""
+    found = DOCUMENT_LANGUAGE.search(html)
+    with translation.override(found[1] if found else None):
+        words = gettext("Page %(page)s of %(pages)s") % {"page": "\0page\0", "pages": "\0pages\0"}
+    parts = []
+    for index, part in enumerate(words.split("\0")):
+        if index % 2:  # between the markers: a counter's name
+            parts.append(f"counter({part})")
+        elif part:
+            parts.append('"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return f"@page {{ @bottom-center {{ content: {' '.join(parts)}; }} }}"
+
+
 def html_to_pdf(html: str) -> bytes:
     from weasyprint import CSS, HTML
 
+    # Composed letters: "ş" typed (or pasted) as "s" + combining cedilla has no glyph in Noto Sans's
+    # subsets, and the mark would come from a system font, misplaced. NFC leaves the markup alone.
+    html = unicodedata.normalize("NFC", html)
     fonts = _fonts()
     base_url = static_path(STYLESHEET).parent.as_uri() + "/"
-    stylesheet = CSS(string=pdf_stylesheet(), base_url=base_url, font_config=fonts)
-    return HTML(string=html, base_url=base_url).write_pdf(stylesheets=[stylesheet], font_config=fonts)
+    stylesheets = [
+        CSS(string=pdf_stylesheet(), base_url=base_url, font_config=fonts),
+        CSS(string=page_footer_css(html), font_config=fonts),
+    ]
+    return HTML(string=html, base_url=base_url).write_pdf(stylesheets=stylesheets, font_config=fonts)

@@ -18,7 +18,17 @@ from .models import Clinic, User
 @transaction.atomic
 def clinic_update(*, clinic: Clinic, data: dict) -> Clinic:
     """Saving the clinic drops the cached copy (see signals), so every page shows the change."""
-    for field in ("name", "phone", "email", "address", "timezone"):
+    for field in (
+        "name",
+        "phone",
+        "email",
+        "address",
+        "timezone",
+        "staff_language",
+        "consent_requires_signature",
+        "consent_regulatory_notice",
+        "consent_regulatory_notice_tr",
+    ):
         if field in data:
             setattr(clinic, field, data[field])
     clinic.full_clean()

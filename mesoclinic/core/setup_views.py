@@ -2,12 +2,18 @@
 
 import datetime
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import groupby
 
 from django.contrib import messages
 from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import services
 from .forms import (
@@ -24,6 +30,74 @@ from .models import Absence, Clinic, Closure, OpeningHours, Role, Room, User, We
 from .permissions import allow
 
 PAST_CLOSURES_SHOWN = 10
+
+
+# --- Closing days on which sessions are booked -------------------------------------------------
+#
+# Sessions live in treatment_sessions, above core, so core cannot look them up. Saving a closure
+# or an absence therefore goes through a guard that app registers in its AppConfig.ready
+# (treatment_sessions/scheduling/closures.py): when sessions are booked on the days, it lists
+# them and asks what to do (move each, cancel it, or not close) before anything is saved, and
+# then saves the days and applies the choices in one transaction. With no guard registered
+# (core on its own) the days are saved straight away, as they always were.
+
+CLOSING_STEP = "closing-step"  # the confirm step's buttons: CONFIRM or BACK
+CONFIRM, BACK = "confirm", "back"
+
+
+@dataclass
+class Closing:
+    """Days about to be closed, as a setup page hands them to the guard.
+
+    `days`: the new or changed ranges, (first day, last day, reason); `practitioner`: whose
+    absence, or None for the whole clinic; `save()`: the page's own write, which the guard runs
+    inside its transaction; `saved(request)`: the page's message and redirect once saved;
+    `posted`: what the page sent, carried unchanged through the confirm step; `title`: the
+    page's name for the breadcrumb."""
+
+    days: list
+    practitioner: User | None
+    save: Callable[[], None]
+    saved: Callable[[HttpRequest], HttpResponse]
+    posted: QueryDict
+    title: str
+
+
+_closing_guards: list = []
+
+
+def register_closing_guard(guard: Callable[[HttpRequest, Closing], HttpResponse | None]) -> None:
+    """`guard(request, closing)` answers a page (the sessions to decide about, or the outcome),
+    or None when no session is booked on the days: the page then saves as usual."""
+    if guard not in _closing_guards:
+        _closing_guards.append(guard)
+
+
+def closing_days(formset) -> list[tuple]:
+    """The ranges a valid formset of closures or absences adds or changes (removed rows and rows
+    left as they were do not close anything new)."""
+    deleted = set(map(id, formset.deleted_forms)) if formset.can_delete else set()
+    days = []
+    for form in formset.forms:
+        data = getattr(form, "cleaned_data", None)
+        if id(form) in deleted or not form.has_changed() or not data or not data.get("starts_on"):
+            continue
+        days.append((data["starts_on"], data["ends_on"], data.get("reason", "")))
+    return days
+
+
+def _close(request, closing: Closing) -> HttpResponse:
+    for guard in _closing_guards:
+        response = guard(request, closing)
+        if response is not None:
+            return response
+    closing.save()
+    return closing.saved(request)
+
+
+def _not_closed(request):
+    """The confirm step's "Do not close": the page again with what was typed, nothing saved."""
+    messages.info(request, _("Nothing was saved. Change the days, or save them when the sessions are rebooked."))
 
 
 def _today(clinic: Clinic) -> datetime.date:
@@ -48,7 +122,9 @@ def week_table(rows) -> list[dict]:
 
 def week_summary(rows) -> list[str]:
     """A rota in a line: ["Mon–Fri 09:00–18:00", "Sat 10:00–16:00"]; days off left out."""
-    days = [(entry["day"][:3], tuple(entry["ranges"])) for entry in week_table(rows)]
+    # Django's own abbreviations ("Mon", "Pzt"): cutting the name would make Pazartesi and
+    # Pazar both "Paz". Weekday 0 is Monday in both.
+    days = [(str(WEEKDAYS_ABBR[number]), tuple(entry["ranges"])) for number, entry in enumerate(week_table(rows))]
     parts = []
     for ranges, run in groupby(days, key=lambda item: item[1]):
         run = list(run)
@@ -102,9 +178,13 @@ def setup_clinic(request):
     form = ClinicForm(request.POST or None, instance=clinic)
     if request.method == "POST" and form.is_valid():
         clinic = services.clinic_update(clinic=Clinic.objects.get(pk=clinic.pk), data=form.cleaned_data)
-        messages.success(request, "Clinic details saved.")
+        messages.success(request, _("Clinic details saved."))
         if clinic.timezone != old_zone:
-            messages.warning(request, f"The clinic now plans in {clinic.timezone}. {TIMEZONE_WARNING}")
+            messages.warning(
+                request,
+                _("The clinic now plans in %(zone)s. %(warning)s")
+                % {"zone": clinic.timezone, "warning": TIMEZONE_WARNING},
+            )
         return redirect("core:setup")
     context = {"form": form, "old_zone": old_zone, "timezone_warning": TIMEZONE_WARNING}
     return render(request, "core/setup/clinic.html", context)
@@ -115,9 +195,14 @@ def setup_hours(request):
     formset = opening_hours_formset(request.POST or None)
     if request.method == "POST" and formset.is_valid():
         services.opening_hours_save(formset=formset)
-        messages.success(request, "Opening hours saved.")
+        messages.success(request, _("Opening hours saved."))
         return redirect("core:setup")
     return render(request, "core/setup/hours.html", {"formset": formset})
+
+
+def _closures_saved(request):
+    messages.success(request, _("Closures saved."))
+    return redirect("core:setup")
 
 
 @allow(Role.SCHEDULER)
@@ -125,9 +210,17 @@ def setup_closures(request):
     today = _today(Clinic.current())
     formset = closures_formset(today=today, data=request.POST or None)
     if request.method == "POST" and formset.is_valid():
-        services.closures_save(formset=formset)
-        messages.success(request, "Closures saved.")
-        return redirect("core:setup")
+        if request.POST.get(CLOSING_STEP) != BACK:
+            closing = Closing(
+                days=closing_days(formset),
+                practitioner=None,
+                save=lambda: services.closures_save(formset=formset),
+                saved=_closures_saved,
+                posted=request.POST,
+                title=gettext_lazy("Closures"),
+            )
+            return _close(request, closing)
+        _not_closed(request)
     past = Closure.objects.filter(ends_on__lt=today).order_by("-starts_on")[:PAST_CLOSURES_SHOWN]
     return render(request, "core/setup/closures.html", {"formset": formset, "past": past, "today": today})
 
@@ -137,7 +230,7 @@ def setup_rooms(request):
     formset = rooms_formset(request.POST or None)
     if request.method == "POST" and formset.is_valid():
         services.rooms_save(formset=formset)
-        messages.success(request, "Rooms saved.")
+        messages.success(request, _("Rooms saved."))
         return redirect("core:setup")
     return render(request, "core/setup/rooms.html", {"formset": formset})
 
@@ -150,15 +243,31 @@ def setup_practitioner(request, pk):
     hours = working_hours_formset(practitioner=practitioner, data=data)
     absences = absences_formset(practitioner=practitioner, today=today, data=data)
     if request.method == "POST" and all([hours.is_valid(), absences.is_valid()]):
-        services.practitioner_schedule_save(practitioner=practitioner, working_hours=hours, absences=absences)
-        messages.success(request, f"Working hours and absences of {practitioner} saved.")
-        outside = hours_outside_opening(_ranges(practitioner.working_hours.all()), _opening_ranges())
-        if outside:
-            messages.warning(
-                request,
-                f"Some of {practitioner}'s hours fall outside the clinic's opening hours: " + " ".join(outside),
+        if request.POST.get(CLOSING_STEP) != BACK:
+
+            def saved(request):
+                messages.success(request, _("Working hours and absences of %(name)s saved.") % {"name": practitioner})
+                outside = hours_outside_opening(_ranges(practitioner.working_hours.all()), _opening_ranges())
+                if outside:
+                    messages.warning(
+                        request,
+                        _("Some of %(name)s's hours fall outside the clinic's opening hours: %(hours)s")
+                        % {"name": practitioner, "hours": " ".join(outside)},
+                    )
+                return redirect("core:setup")
+
+            closing = Closing(
+                days=closing_days(absences),
+                practitioner=practitioner,
+                save=lambda: services.practitioner_schedule_save(
+                    practitioner=practitioner, working_hours=hours, absences=absences
+                ),
+                saved=saved,
+                posted=request.POST,
+                title=practitioner.display_name,
             )
-        return redirect("core:setup")
+            return _close(request, closing)
+        _not_closed(request)
     context = {
         "practitioner": practitioner,
         "hours": hours,

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from mesoclinic.aftercare.models import AftercareSheet
+from mesoclinic.aftercare.selectors import patient_sheets
 from mesoclinic.plans.selectors import plans_of
 from mesoclinic.screening.selectors import screenings_of
 from mesoclinic.treatment_sessions.models import OCCUPYING, SessionStatus
@@ -40,11 +40,8 @@ def practitioner_record(patient):
         "active_plan": next((plan for plan in plans if plan.is_active), None),
         **_sessions(patient, plans),
         "photos": patient_photos(patient),
-        "sheets": list(
-            AftercareSheet.objects.filter(patient=patient)
-            .select_related("session__plan__indication")
-            .order_by("-session__starts_at")
-        ),
+        # Each with how its email and link stand, for Resend and Revoke: one query for all.
+        "sheets": patient_sheets(patient),
     }
 
 

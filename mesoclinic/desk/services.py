@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from mesoclinic.core.audit import acting_as
 from mesoclinic.core.models import AuditEntry
@@ -38,6 +40,12 @@ def _label(model):
     return str(model._meta.verbose_name_plural)
 
 
+def _audit_label(model):
+    """The audit trail keeps the English name, whoever merged: an entry is never rewritten."""
+    with translation.override("en"):
+        return _label(model)
+
+
 def row_counts(patient):
     """{what: how many} of the rows that hang on `patient`, in the clinic's words."""
     return {_label(model): model._base_manager.filter(**{name: patient}).count() for model, name in patient_links()}
@@ -58,15 +66,20 @@ def _overlapping_sessions(duplicate, kept):
 def merge_problems(duplicate, kept):
     """Why these two records cannot be merged ([] if they can)."""
     if duplicate.pk == kept.pk:
-        return ["A record cannot be merged into itself."]
+        return [_("A record cannot be merged into itself.")]
     problems = []
     if kept.is_archived:
-        problems.append("The record to keep is archived: merge into a record in use.")
+        problems.append(_("The record to keep is archived: merge into a record in use."))
     if duplicate.is_archived:
-        problems.append("The duplicate is already archived" + (" (merged)." if duplicate.merged_into_id else "."))
+        problems.append(
+            _("The duplicate is already archived (merged).")
+            if duplicate.merged_into_id
+            else _("The duplicate is already archived.")
+        )
     for session, other in _overlapping_sessions(duplicate, kept):
         problems.append(
-            f"Both records have a session at the same time ({session} and {other}): cancel one of them first."
+            _("Both records have a session at the same time (%(one)s and %(other)s): cancel one of them first.")
+            % {"one": session, "other": other}
         )
     return problems
 
@@ -96,7 +109,7 @@ def patient_merge(*, duplicate: Patient, kept: Patient, by, remote_addr: str | N
         for model, name in patient_links():
             moved = model._base_manager.filter(**{name: duplicate}).update(**{name: kept})
             if moved:
-                result.moved[_label(model)] = moved
+                result.moved[_audit_label(model)] = moved
         # Records merged into the duplicate earlier now belong to the record kept.
         Patient.objects.filter(merged_into=duplicate).update(merged_into=kept)
         result.login = _move_login(duplicate, kept)

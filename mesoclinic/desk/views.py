@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_noop, ngettext
 
 from mesoclinic.core.audit import client_ip, record_view
 from mesoclinic.core.models import Role
@@ -19,10 +20,10 @@ def patient_record(request, pk):
     patient = load_or_404(request, Patient.objects.select_related("merged_into", "archived_by"), pk=pk)
     changes = contact_changes(patient)
     if request.user.is_practitioner:
-        record_view(request, patient, "patient record")
+        record_view(request, patient, gettext_noop("patient record"))
         context = {"patient": patient, "contact_changes": changes, **practitioner_record(patient)}
         return render(request, "desk/patient.html", context)
-    record_view(request, patient, "contact details and appointments")
+    record_view(request, patient, gettext_noop("contact details and appointments"))
     context = {"patient": patient, "contact_changes": changes, **scheduler_record(patient)}
     return render(request, "desk/patient_scheduler.html", context)
 
@@ -34,7 +35,7 @@ def merge_choose(request, pk):
     form = PatientSearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     found = list(patient_search(query).exclude(pk=patient.pk)[:20]) if query else []
-    record_view(request, patient, "merge: choose the duplicate")
+    record_view(request, patient, gettext_noop("merge: choose the duplicate"))
     context = {"patient": patient, "likely": duplicates_of(patient), "form": form, "query": query, "found": found}
     return render(request, "desk/merge_choose.html", context)
 
@@ -56,12 +57,16 @@ def merge_confirm(request, pk, duplicate_pk):
             moved = sum(result.moved.values())
             messages.success(
                 request,
-                f"Merged: {moved} row{'s' if moved != 1 else ''} moved from record #{duplicate.pk}, which is now archived.",
+                ngettext(
+                    "Merged: {count} row moved from record #{pk}, which is now archived.",
+                    "Merged: {count} rows moved from record #{pk}, which is now archived.",
+                    moved,
+                ).format(count=moved, pk=duplicate.pk),
             )
             return redirect(result.kept)
     else:
-        record_view(request, kept, "merge: compare records", other=duplicate.pk)
-        record_view(request, duplicate, "merge: compare records", other=kept.pk)
+        record_view(request, kept, gettext_noop("merge: compare records"), other=duplicate.pk)
+        record_view(request, duplicate, gettext_noop("merge: compare records"), other=kept.pk)
     kept_rows, duplicate_rows = services.row_counts(kept), services.row_counts(duplicate)
     context = {
         "kept": kept,

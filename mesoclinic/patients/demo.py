@@ -146,7 +146,8 @@ def seed_bulk_patients(count, batch_size=5000, stdout=None):
         batch = []
         for number in range(start, min(start + batch_size, count)):
             fields = _random_patient_fields(rng)
-            batch.append(Patient(email=f"p{number}@{BULK_EMAIL_DOMAIN}", **fields))
+            # bulk_create skips save(): the folded name search matches is set here.
+            batch.append(Patient(email=f"p{number}@{BULK_EMAIL_DOMAIN}", **fields).refresh_search_name())
         Patient.objects.bulk_create(batch, batch_size=batch_size)
         created += len(batch)
         if stdout:

@@ -2,14 +2,18 @@
 
 import datetime
 import re
-import unicodedata
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from mesoclinic.core.models import AuditEntry
 
+from . import phones
 from .models import Patient
+from .names import fold_name
+
+__all__ = ["fold_name", "patient_search", "phone_key", "possible_duplicates"]
 
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
 PHONE_TOKEN = re.compile(r"^\+?[\d\s().-]{4,}$")
@@ -29,25 +33,33 @@ def phone_digits(text):
 
 
 def _token_filter(token):
-    """One word of the query: a date of birth, part of a phone number, or part of a name."""
+    """One word of the query: a date of birth, part of a phone number, or part of a name.
+    None for a word with nothing to search by (punctuation alone)."""
     day = parse_date(token)
     if day is not None:
         return Q(date_of_birth=day)
     if PHONE_TOKEN.match(token) and len(phone_digits(token)) >= 4:
-        return Q(phone__contains=phone_digits(token))
-    # icontains compiles to UPPER(col) LIKE UPPER(%s) on PostgreSQL, which the trigram
-    # indexes on UPPER(given_name) and UPPER(family_name) serve.
-    return Q(given_name__icontains=token) | Q(family_name__icontains=token)
+        # Stored numbers are E.164: "0532 123 45 67", "+90 532 1234567" and "5321234567" all
+        # lie inside +905321234567 once the zeros of a trunk or "00" prefix are dropped. The
+        # trigram index on phone (migration 0002) serves the LIKE.
+        return Q(phone__contains=phones.search_digits(token) or phone_digits(token))
+    # search_name holds the folded name; the trigram index on it (migration 0004) serves the
+    # LIKE '%ozturk%' that contains compiles to, on PostgreSQL.
+    folded = fold_name(token)
+    return Q(search_name__contains=folded) if folded else None
 
 
 def patient_search(query="", include_archived=False):
-    """Patients matching every word of `query`, most recently updated first. Archived records
-    are left out unless asked for."""
+    """Patients matching every word of `query`, most recently updated first. Names match
+    ignoring case, accents and Turkish letters ("ozturk", "YILMAZ"); phones in any format.
+    Archived records are left out unless asked for."""
     patients = Patient.objects.order_by("-updated_at", "-id")
     if not include_archived:
         patients = patients.in_use()
     for token in _tokenize(query):
-        patients = patients.filter(_token_filter(token))
+        wanted = _token_filter(token)
+        if wanted is not None:
+            patients = patients.filter(wanted)
     return patients
 
 
@@ -63,21 +75,9 @@ def _tokenize(query):
 
 # --- Records that may be the same person -----------------------------------------------------
 
-# Turkish has a dotted and a dotless i in both cases; all four are one letter here, and the
-# other Turkish letters (ş ğ ç ö ü) lose their marks below, so "İNCEOĞLU" is "inceoglu".
-_TURKISH_I = str.maketrans({"İ": "i", "I": "i", "ı": "i"})
 # A national number's last ten digits: 0532 123 45 67, +90 532 123 45 67 and 5321234567 are
 # one phone; so are 07700 900123 and +44 7700 900123.
 PHONE_KEY_DIGITS = 10
-
-
-def fold_name(text):
-    """A name as the front desk might type it: case, accents and Turkish letters ignored,
-    hyphens as spaces, other punctuation dropped ("O'Brien" is "obrien", "Şahin" is "sahin")."""
-    text = unicodedata.normalize("NFKD", (text or "").translate(_TURKISH_I))
-    text = "".join(char for char in text if not unicodedata.combining(char)).casefold()
-    text = re.sub(r"[^\w\s]", "", re.sub(r"[-‐–_]", " ", text))
-    return " ".join(text.split())
 
 
 def phone_key(text):
@@ -109,9 +109,9 @@ def possible_duplicates(*, given_name, family_name, date_of_birth=None, phone=""
         reasons = []
         same_day = date_of_birth is not None and candidate.date_of_birth == date_of_birth
         if same_day and fold_name(candidate.display_name) in (name, swapped):
-            reasons.append("same name and date of birth")
+            reasons.append(gettext("same name and date of birth"))
         if len(key) >= 6 and phone_key(candidate.phone) == key:
-            reasons.append("same phone number")
+            reasons.append(gettext("same phone number"))
         if reasons:
             found.append((candidate, reasons))
         if len(found) >= limit:

@@ -9,6 +9,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from mesoclinic.core.selectors import current_clinic
 
@@ -89,13 +90,13 @@ def patient_archive(*, patient: Patient, by, reason: str, merged_into: Patient |
     A record with sessions still booked ahead is refused: cancel them, or merge the record."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.is_archived:
-        raise ValidationError("This record is already archived.")
+        raise ValidationError(_("This record is already archived."))
     reason = " ".join((reason or "").split())
     if not reason:
-        raise ValidationError({"reason": "Say why this record is archived."})
+        raise ValidationError({"reason": _("Say why this record is archived.")})
     if merged_into is None and patient.sessions.filter(status="scheduled", starts_at__gte=timezone.now()).exists():
         raise ValidationError(
-            "This record has sessions booked ahead. Cancel them first, or merge the record into the one to keep."
+            _("This record has sessions booked ahead. Cancel them first, or merge the record into the one to keep.")
         )
     patient.archived_at = timezone.now()
     patient.archived_by = by
@@ -110,9 +111,9 @@ def patient_restore(*, patient: Patient, by) -> Patient:
     """Use an archived record again. A merged record cannot come back: its rows moved."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if not patient.is_archived:
-        raise ValidationError("This record is not archived.")
+        raise ValidationError(_("This record is not archived."))
     if patient.merged_into_id:
-        raise ValidationError("This record was merged into another; open that one instead.")
+        raise ValidationError(_("This record was merged into another; open that one instead."))
     patient.archived_at = None
     patient.archived_by = None
     patient.archive_reason = ""

@@ -2,6 +2,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from mesoclinic.core import params
@@ -47,7 +49,7 @@ def patient_create(request):
         # Created once the matches shown were seen and passed over; a new match asks again.
         if not matches or {match.pk for match, _ in matches} <= passed_over:
             patient = services.patient_create(data=data)
-            messages.success(request, f"{patient} was added.")
+            messages.success(request, _("%(name)s was added.") % {"name": patient})
             return redirect(patient)
     context = {
         "form": form,
@@ -65,10 +67,10 @@ def patient_edit(request, pk):
     form = PatientForm(request.POST or None, instance=patient, include_notes=include_notes)
     if request.method == "POST" and form.is_valid():
         services.patient_update(patient=patient, data=form.cleaned_data)
-        messages.success(request, "Saved.")
+        messages.success(request, _("Saved."))
         return redirect(patient)
     if request.method == "GET":
-        record_view(request, patient, "contact details (edit form)")
+        record_view(request, patient, gettext_noop("contact details (edit form)"))
     return render(request, "patients/form.html", {"form": form, "patient": patient})
 
 
@@ -79,9 +81,13 @@ def patient_access_history(request, pk):
     # never rewritten to the kept record: they are read by both ids).
     entries = patient_history(patient)
     page = Paginator(entries, 50).get_page(params.page(request))
-    record_view(request, patient, "access history")
-    merged = Patient.objects.filter(pk__in=record_ids(patient)[1:]).order_by("pk")
-    return render(request, "patients/access_history.html", {"patient": patient, "page": page, "merged": merged})
+    record_view(request, patient, gettext_noop("access history"))
+    merged = list(Patient.objects.filter(pk__in=record_ids(patient)[1:]).order_by("pk"))
+    merged_records = ", ".join(
+        _("record #%(pk)s (%(name)s)") % {"pk": other.pk, "name": other.display_name} for other in merged
+    )
+    context = {"patient": patient, "page": page, "merged": merged, "merged_records": merged_records}
+    return render(request, "patients/access_history.html", context)
 
 
 @allow(Role.PRACTITIONER, record=True)
@@ -97,10 +103,10 @@ def patient_archive(request, pk):
                 for problem in problems:
                     form.add_error(field if field in form.fields else None, problem)
         else:
-            messages.success(request, f"{patient} is archived: hidden from search and lists.")
+            messages.success(request, _("%(name)s is archived: hidden from search and lists.") % {"name": patient})
             return redirect(patient)
     if request.method == "GET":
-        record_view(request, patient, "archive form")
+        record_view(request, patient, gettext_noop("archive form"))
     return render(request, "patients/archive.html", {"patient": patient, "form": form})
 
 
@@ -113,5 +119,5 @@ def patient_restore(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"{patient} is in use again.")
+        messages.success(request, _("%(name)s is in use again.") % {"name": patient})
     return redirect(patient)

@@ -4,6 +4,11 @@ Made-up products, each with its ingredients, so the allergy check has something 
 plans drawn up as the builder would with the protocol's defaults, through `plan_create`.
 """
 
+import base64
+import io
+
+from PIL import Image, ImageDraw
+
 from mesoclinic.screening.models import Term
 
 from .forms import PlanForm
@@ -22,8 +27,19 @@ def protocol_plan(patient, by, indication="hair_loss", **overrides):
     return plan_create(patient=patient, protocol=protocol, values=values, created_by=by)
 
 
+def demo_signature():
+    """A drawn signature as the pad sends it (a PNG data URL): a few strokes, made up."""
+    image = Image.new("RGBA", (300, 100), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    draw.line([(20, 70), (60, 20), (90, 75), (130, 30), (170, 70), (210, 40), (280, 60)], fill="#101828", width=4)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def signed_consent(plan, by, document_html="<p>document</p>", photo=True):
-    """The patient's consent to `plan`, signed with their name and witnessed by `by`."""
+    """The patient's consent to `plan`, signed with their name (and a drawn signature, which the
+    clinic requires by default) and witnessed by `by`."""
     return consent_sign(
         plan=plan,
         document_html=document_html,
@@ -31,6 +47,7 @@ def signed_consent(plan, by, document_html="<p>document</p>", photo=True):
         confirmed=True,
         photo_consent=photo,
         witnessed_by=by,
+        signature=demo_signature(),
     )
 
 

@@ -1,33 +1,44 @@
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
+from mesoclinic.screening import bilingual
 from mesoclinic.screening.forms import flat_choices, grouped_choices
 from mesoclinic.screening.models import Term
 
 from . import limits
+from .consent import signing_problems
 from .models import CombinationTreatment, Product, Protocol, Technique
+
+
+class ProtocolChoiceField(forms.ModelChoiceField):
+    """Protocols by their titles in the reader's language."""
+
+    def label_from_instance(self, obj):
+        return bilingual.text(obj, "title")
 
 
 class IndicationForm(forms.Form):
     """Step one of the plan builder: what to treat. Its protocol fills in the rest."""
 
-    indication = forms.ModelChoiceField(
-        label="What to treat",
+    indication = ProtocolChoiceField(
+        label=_("What to treat"),
         queryset=Protocol.objects.select_related("indication").order_by("title"),
         to_field_name="code",
-        empty_label="Choose an indication…",
+        empty_label=_("Choose an indication…"),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
 
 class PlanForm(forms.Form):
-    areas = forms.MultipleChoiceField(label="Areas", widget=forms.CheckboxSelectMultiple)
-    ingredients = forms.MultipleChoiceField(label="Ingredients (the cocktail)", widget=forms.CheckboxSelectMultiple)
+    areas = forms.MultipleChoiceField(label=_("Areas"), widget=forms.CheckboxSelectMultiple)
+    ingredients = forms.MultipleChoiceField(label=_("Ingredients (the cocktail)"), widget=forms.CheckboxSelectMultiple)
     products = forms.ModelMultipleChoiceField(
-        label="Products", queryset=Product.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Products"), queryset=Product.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
-    technique = forms.ChoiceField(choices=Technique.choices)
+    technique = forms.ChoiceField(label=_("Technique"), choices=Technique.choices)
     depth_mm = forms.DecimalField(
-        label="Depth (mm)",
+        label=_("Depth (mm)"),
         max_digits=3,
         decimal_places=1,
         min_value=limits.SANE_DEPTH_MM[0],
@@ -35,25 +46,28 @@ class PlanForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
     )
     needle_gauge = forms.IntegerField(
-        label="Needle gauge (G)", min_value=limits.SANE_GAUGE[0], max_value=limits.SANE_GAUGE[1]
+        label=_("Needle gauge (G)"), min_value=limits.SANE_GAUGE[0], max_value=limits.SANE_GAUGE[1]
     )
     session_minutes = forms.IntegerField(
-        label="Session length (minutes)", min_value=limits.SANE_MINUTES[0], max_value=limits.SANE_MINUTES[1]
+        label=_("Session length (minutes)"), min_value=limits.SANE_MINUTES[0], max_value=limits.SANE_MINUTES[1]
     )
     sessions_planned = forms.IntegerField(
-        label="Number of sessions", min_value=limits.SANE_SESSIONS[0], max_value=limits.SANE_SESSIONS[1]
+        label=_("Number of sessions"), min_value=limits.SANE_SESSIONS[0], max_value=limits.SANE_SESSIONS[1]
     )
     intervals = forms.CharField(
-        label="Days between sessions",
-        help_text="One number per gap, in order, e.g. 7, 7, 14, 14, 28.",
+        label=_("Days between sessions"),
+        help_text=_("One number per gap, in order, e.g. 7, 7, 14, 14, 28."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     combinations = forms.MultipleChoiceField(
-        label="Combined with", choices=CombinationTreatment.choices, required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Combined with"),
+        choices=CombinationTreatment.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
-    combination_notes = forms.CharField(label="Combination notes", required=False, max_length=300)
+    combination_notes = forms.CharField(label=_("Combination notes"), required=False, max_length=300)
     goals = forms.CharField(
-        label="Goals agreed with the patient", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Goals agreed with the patient"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def __init__(self, *args, kb, protocol, **kwargs):
@@ -136,31 +150,58 @@ class PlanForm(forms.Form):
 
 
 class StopForm(forms.Form):
-    reason = forms.CharField(label="Why does the plan stop?", widget=forms.Textarea(attrs={"rows": 2}), max_length=500)
+    reason = forms.CharField(
+        label=_("Why does the plan stop?"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500
+    )
 
 
 class ConsentForm(forms.Form):
-    signed_name = forms.CharField(label="Your full name", max_length=160)
+    """What the patient fills in, in the language they read (lazy labels: the page renders this
+    form inside the patient's language). `require_signature` is the clinic's setting."""
+
+    signed_name = forms.CharField(label=_("Your full name"), max_length=160, required=False)
     confirmed = forms.BooleanField(
-        label="I have read this document, my questions were answered, and I agree to the treatment plan above.",
+        label=_("I have read this document, my questions were answered, and I agree to the treatment plan above."),
         required=False,
     )
     photo_consent = forms.TypedChoiceField(
-        label="Photos for my clinical record",
-        choices=[("yes", "Yes, photos may be taken"), ("no", "No photos, please")],
+        label=_("Photos for my clinical record"),
+        choices=[("yes", _("Yes, photos may be taken")), ("no", _("No photos, please"))],
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect,
+        error_messages={"required": _("Choose yes or no for photos.")},
     )
     signature = forms.CharField(required=False, widget=forms.HiddenInput)
+    language = forms.ChoiceField(choices=settings.LANGUAGES, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, patient, require_signature=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.require_signature = require_signature
+
+    def clean(self):
+        """Every problem at once, each beside its field (the service checks them again)."""
+        data = super().clean()
+        problems = signing_problems(
+            self.patient,
+            signed_name=data.get("signed_name", ""),
+            confirmed=data.get("confirmed", False),
+            signed=bool(data.get("signature")),
+            signature_required=self.require_signature,
+        )
+        for name, problem in problems.items():
+            if name not in self.errors:
+                self.add_error(name, problem)
+        return data
 
 
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
-        label="What did the patient say?", widget=forms.Textarea(attrs={"rows": 2}), max_length=500
+        label=_("What did the patient say?"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500
     )
     confirm = forms.BooleanField(
-        label="Withdraw: the plan stops and its remaining sessions are cancelled.",
-        error_messages={"required": "Tick the box to confirm the withdrawal."},
+        label=_("Withdraw: the plan stops and its remaining sessions are cancelled."),
+        error_messages={"required": _("Tick the box to confirm the withdrawal.")},
     )
 
 
@@ -169,7 +210,16 @@ class ProductForm(forms.ModelForm):
         model = Product
         fields = ["name", "manufacturer", "ingredients", "notes", "is_active"]
         widgets = {"ingredients": forms.CheckboxSelectMultiple, "notes": forms.Textarea(attrs={"rows": 2})}
+        labels = {
+            "name": _("Name"),
+            "manufacturer": _("Manufacturer"),
+            "ingredients": _("Ingredients"),
+            "notes": _("Notes"),
+            "is_active": _("In use"),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ingredients"].queryset = Term.objects.filter(kind="ingredient").order_by("label")
+        # Each ingredient by its label in the reader's language.
+        self.fields["ingredients"].label_from_instance = lambda term: bilingual.text(term, "label")

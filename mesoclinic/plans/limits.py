@@ -6,6 +6,12 @@ Pure functions: the plan builder, the session chart and their tests share them.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.formats import localize
+from django.utils.translation import gettext, ngettext
+
+from mesoclinic.screening import bilingual
+from mesoclinic.screening.knowledge import knowledge_base
+
 # Outside these a value is not a mesotherapy treatment at all, and is refused.
 # Mesotherapy needles run from 4 mm to 13 mm long; 18 G to 34 G covers every needle in
 # clinical use. Sessions and intervals bound what a plan can sensibly describe.
@@ -77,7 +83,7 @@ def parse_intervals(text):
     gaps = []
     for part in parts:
         if not part.isdigit():
-            raise ValueError(f"“{part}” is not a whole number of days.")
+            raise ValueError(gettext("“%(part)s” is not a whole number of days.") % {"part": part})
         gaps.append(int(part))
     return gaps
 
@@ -88,12 +94,19 @@ def interval_problems(intervals, sessions):
     needed = max(0, sessions - 1)
     if len(intervals) != needed:
         problems.append(
-            f"{sessions} sessions need {needed} gap{'s' if needed != 1 else ''} between them; you gave {len(intervals)}."
+            ngettext(
+                "{sessions} sessions need {needed} gap between them; you gave {given}.",
+                "{sessions} sessions need {needed} gaps between them; you gave {given}.",
+                needed,
+            ).format(sessions=sessions, needed=needed, given=len(intervals))
         )
     low, high = SANE_INTERVAL_DAYS
     for gap in intervals:
         if not low <= gap <= high:
-            problems.append(f"A gap of {gap} days is not sensible; gaps run from {low} to {high} days.")
+            problems.append(
+                gettext("A gap of %(gap)s days is not sensible; gaps run from %(low)s to %(high)s days.")
+                % {"gap": gap, "low": low, "high": high}
+            )
             break
     return problems
 
@@ -106,14 +119,19 @@ def plan_flags(
     `areas` and `ingredients` are codes. Nothing here refuses: refusals are the sane limits.
     """
     flags = []
-    cite = protocol.title
+    cite = bilingual.text(protocol, "title")
     if depth_mm is not None:
         depth = Decimal(str(depth_mm))
         if depth > protocol.depth_max_mm or depth < protocol.depth_min_mm:
             flags.append(
                 Flag(
                     "depth_mm",
-                    f"{depth} mm is outside this protocol's {protocol.depth_min_mm}-{protocol.depth_max_mm} mm.",
+                    gettext("%(depth)s mm is outside this protocol's %(low)s-%(high)s mm.")
+                    % {
+                        "depth": localize(depth),
+                        "low": localize(protocol.depth_min_mm),
+                        "high": localize(protocol.depth_max_mm),
+                    },
                     cite,
                 )
             )
@@ -121,7 +139,7 @@ def plan_flags(
             flags.append(
                 Flag(
                     "depth_mm",
-                    "Deeper than 4 mm: the documents describe 1-4 mm injections.",
+                    gettext("Deeper than 4 mm: the documents describe 1-4 mm injections."),
                     "basaksehir-2025, guide-2024",
                 )
             )
@@ -136,7 +154,8 @@ def plan_flags(
             flags.append(
                 Flag(
                     "depth_mm",
-                    f"Deeper than 1.5 mm on the {', '.join(facial)}: facial mesotherapy goes 1-1.5 mm deep.",
+                    gettext("Deeper than 1.5 mm on the %(areas)s: facial mesotherapy goes 1-1.5 mm deep.")
+                    % {"areas": _area_words(facial)},
                     "face-2023",
                 )
             )
@@ -144,7 +163,8 @@ def plan_flags(
         flags.append(
             Flag(
                 "needle_gauge",
-                f"{needle_gauge} G is outside the {protocol.gauge_min}-{protocol.gauge_max} G the documents describe.",
+                gettext("%(gauge)s G is outside the %(low)s-%(high)s G the documents describe.")
+                % {"gauge": needle_gauge, "low": protocol.gauge_min, "high": protocol.gauge_max},
                 "basaksehir-2025",
             )
         )
@@ -155,7 +175,12 @@ def plan_flags(
         flags.append(
             Flag(
                 "session_minutes",
-                f"{session_minutes} minutes is outside the usual {protocol.session_minutes_min}-{protocol.session_minutes_max}.",
+                gettext("%(minutes)s minutes is outside the usual %(low)s-%(high)s.")
+                % {
+                    "minutes": session_minutes,
+                    "low": protocol.session_minutes_min,
+                    "high": protocol.session_minutes_max,
+                },
                 "guide-2024",
             )
         )
@@ -163,7 +188,8 @@ def plan_flags(
         flags.append(
             Flag(
                 "sessions_planned",
-                f"{sessions} sessions is outside this protocol's {protocol.sessions_min}-{protocol.sessions_max}.",
+                gettext("%(sessions)s sessions is outside this protocol's %(low)s-%(high)s.")
+                % {"sessions": sessions, "low": protocol.sessions_min, "high": protocol.sessions_max},
                 cite,
             )
         )
@@ -172,22 +198,70 @@ def plan_flags(
         flags.append(
             Flag(
                 "intervals",
-                f"{len(short)} gap(s) shorter than the protocol's minimum of {protocol.min_interval_days} days.",
+                ngettext(
+                    "{count} gap shorter than the protocol's minimum of {days} days.",
+                    "{count} gaps shorter than the protocol's minimum of {days} days.",
+                    len(short),
+                ).format(count=len(short), days=protocol.min_interval_days),
                 cite,
             )
         )
     long = [gap for gap in intervals or () if gap > protocol.max_interval_days]
     if long:
         flags.append(
-            Flag("intervals", f"{len(long)} gap(s) longer than the protocol's {protocol.max_interval_days} days.", cite)
+            Flag(
+                "intervals",
+                ngettext(
+                    "{count} gap longer than the protocol's {days} days.",
+                    "{count} gaps longer than the protocol's {days} days.",
+                    len(long),
+                ).format(count=len(long), days=protocol.max_interval_days),
+                cite,
+            )
         )
     if technique and technique not in protocol.techniques:
-        flags.append(Flag("technique", "This technique is not one the protocol describes.", cite))
-    usual_areas = set(protocol.usual_area_codes)
-    unusual = sorted(set(areas) - usual_areas)
+        flags.append(Flag("technique", gettext("This technique is not one the protocol describes."), cite))
+    unusual = sorted(set(areas) - set(protocol.usual_area_codes))
     if unusual:
-        flags.append(Flag("areas", f"Not a usual area for this indication: {', '.join(unusual)}.", cite))
+        flags.append(
+            Flag(
+                "areas",
+                ngettext(
+                    "Not a usual area for this indication: {names}.",
+                    "Not usual areas for this indication: {names}.",
+                    len(unusual),
+                ).format(names=_term_names("area", unusual)),
+                cite,
+            )
+        )
     unusual = sorted(set(ingredients) - set(protocol.usual_ingredient_codes))
     if unusual:
-        flags.append(Flag("ingredients", f"Not a usual ingredient for this indication: {', '.join(unusual)}.", cite))
+        flags.append(
+            Flag(
+                "ingredients",
+                ngettext(
+                    "Not a usual ingredient for this indication: {names}.",
+                    "Not usual ingredients for this indication: {names}.",
+                    len(unusual),
+                ).format(names=_term_names("ingredient", unusual)),
+                cite,
+            )
+        )
     return flags
+
+
+def _area_words(codes):
+    """Areas as a sentence names them: the English codes are the words themselves ("face"), read
+    without the knowledge base; another language reads the terms' labels."""
+    if bilingual.active_language() == bilingual.ENGLISH:
+        return ", ".join(code.replace("_", " ") for code in codes)
+    return _term_names("area", codes)
+
+
+def _term_names(kind, codes):
+    """The practitioner reads "amino acids", never the code `amino_acids` (the knowledge base
+    is cached: no query)."""
+    terms = knowledge_base().terms
+    return ", ".join(
+        bilingual.text(info, "label") if (info := terms.get((kind, code))) else code.replace("_", " ") for code in codes
+    )

@@ -14,25 +14,28 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from mesoclinic.core.audit import PatientDataMixin
+from mesoclinic.patients.models import Language
 
 from . import limits
 
 
 class Technique(models.TextChoices):
-    NAPPAGE = "nappage", "Nappage (many superficial injections)"
-    PAPULE = "papule", "Papule (small intradermal blebs)"
-    POINT_BY_POINT = "point_by_point", "Point by point (deeper single points)"
-    MESOGUN = "mesogun", "Mesogun (automatic, controlled depth and dose)"
-    NEEDLE_FREE = "needle_free", "Needle-free (electroporation; less penetration)"
+    NAPPAGE = "nappage", _("Nappage (many superficial injections)")
+    PAPULE = "papule", _("Papule (small intradermal blebs)")
+    POINT_BY_POINT = "point_by_point", _("Point by point (deeper single points)")
+    MESOGUN = "mesogun", _("Mesogun (automatic, controlled depth and dose)")
+    NEEDLE_FREE = "needle_free", _("Needle-free (electroporation; less penetration)")
 
 
 class CombinationTreatment(models.TextChoices):
-    MICRONEEDLING = "microneedling", "Microneedling"
-    LASER = "laser", "Laser therapy"
-    MINOXIDIL = "minoxidil", "Minoxidil"
-    DUTASTERIDE = "dutasteride", "Dutasteride"
+    MICRONEEDLING = "microneedling", _("Microneedling")
+    LASER = "laser", _("Laser therapy")
+    MINOXIDIL = "minoxidil", _("Minoxidil")
+    DUTASTERIDE = "dutasteride", _("Dutasteride")
 
 
 class Protocol(models.Model):
@@ -49,6 +52,9 @@ class Protocol(models.Model):
     )
     title = models.CharField(max_length=120)
     summary = models.TextField(help_text="What the treatment aims at, in plain words.")
+    # For Turkish-speaking staff (screening.bilingual.text picks the language; blank: the English).
+    title_tr = models.CharField("title (Turkish)", max_length=120, blank=True)
+    summary_tr = models.TextField("summary (Turkish)", blank=True)
     areas = models.ManyToManyField("screening.Term", related_name="+", limit_choices_to={"kind": "area"})
     default_areas = models.ManyToManyField(
         "screening.Term", related_name="+", blank=True, limit_choices_to={"kind": "area"}
@@ -153,12 +159,17 @@ class Product(models.Model):
 class ConsentClause(models.Model):
     """A paragraph of the consent document, cited (fixtures/consent.yaml).
 
-    Clauses without indications apply to every plan.
+    Clauses without indications apply to every plan. Each carries its Turkish beside the English
+    (`heading_tr`, `text_tr`), in the fixture: a consent is a legal document the patient signs,
+    so its wording is reviewed and versioned with the clause itself rather than left to a
+    message catalogue, where a fuzzy entry would quietly print English.
     """
 
     code = models.SlugField(primary_key=True, max_length=60)
     heading = models.CharField(max_length=160)
     text = models.TextField()
+    heading_tr = models.CharField("heading (Turkish)", max_length=160, blank=True)
+    text_tr = models.TextField("text (Turkish)", blank=True)
     indications = models.ManyToManyField(
         "screening.Term", related_name="+", blank=True, limit_choices_to={"kind": "indication"}
     )
@@ -171,12 +182,21 @@ class ConsentClause(models.Model):
     def __str__(self):
         return self.heading
 
+    def has_language(self, language):
+        return language == "en" or (language == "tr" and bool(self.heading_tr and self.text_tr))
+
+    def heading_in(self, language):
+        return self.heading_tr if language == "tr" and self.heading_tr else self.heading
+
+    def text_in(self, language):
+        return self.text_tr if language == "tr" and self.text_tr else self.text
+
 
 class PlanStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    ACTIVE = "active", "Active"
-    COMPLETED = "completed", "Completed"
-    STOPPED = "stopped", "Stopped"
+    DRAFT = "draft", pgettext_lazy("plan status", "Draft")
+    ACTIVE = "active", pgettext_lazy("plan status", "Active")
+    COMPLETED = "completed", pgettext_lazy("plan status", "Completed")
+    STOPPED = "stopped", pgettext_lazy("plan status", "Stopped")
 
 
 class PlanQuerySet(models.QuerySet):
@@ -296,6 +316,12 @@ class Consent(PatientDataMixin, models.Model):
     confirmed = models.BooleanField(help_text="The patient ticked that they read and understood it.")
     photo_consent = models.BooleanField(help_text="A separate choice: photos for the clinical record.")
     signature_png = models.BinaryField(null=True, blank=True, editable=False)
+    language = models.CharField(
+        max_length=2,
+        choices=Language.choices,
+        default=Language.ENGLISH,
+        help_text="The language of the document the patient read and signed.",
+    )
     signed_at = models.DateTimeField(default=timezone.now)
     witnessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     objects = ConsentQuerySet.as_manager()

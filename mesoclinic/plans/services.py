@@ -13,15 +13,19 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
+from mesoclinic.core.models import Clinic
 from mesoclinic.core.selectors import clinic_today
-from mesoclinic.screening import engine
+from mesoclinic.screening import bilingual, engine
 from mesoclinic.screening.knowledge import knowledge_base
 from mesoclinic.screening.selectors import ScreeningStanding, screening_standing
 from mesoclinic.screening.services import override_problem
 
 from . import limits
+from .consent import consent_language, signing_problems
 from .models import Consent, Plan, PlanStatus, fingerprint
 from .selectors import current_consent, plan_ingredient_codes
 from .signals import plan_ended
@@ -40,7 +44,7 @@ class AlreadyDone(ValidationError):
 @transaction.atomic
 def plan_create(*, patient, protocol, values: dict, created_by) -> Plan:
     if patient.is_archived:
-        raise ValidationError("This patient's record is archived: no new plans can be made on it.")
+        raise ValidationError(_("This patient's record is archived: no new plans can be made on it."))
     plan = Plan(patient=patient, protocol=protocol, indication=protocol.indication, created_by=created_by)
     _apply(plan, values)
     return plan
@@ -49,7 +53,7 @@ def plan_create(*, patient, protocol, values: dict, created_by) -> Plan:
 @transaction.atomic
 def plan_update(*, plan: Plan, values: dict) -> Plan:
     if not plan.is_draft:
-        raise ValidationError("Only a draft plan can be changed. Stop this plan and start a new one.")
+        raise ValidationError(_("Only a draft plan can be changed. Stop this plan and start a new one."))
     _apply(plan, values)
     return plan
 
@@ -87,26 +91,35 @@ class Gate:
         return len(self.reasons) > self.screening_from
 
 
+def _title(finding):
+    """A finding's title in the practitioner's language."""
+    return finding.text_in(bilingual.active_language(), "title")
+
+
 def plan_gate(plan: Plan) -> Gate:
     """May `plan` become active? Only on a current, not-deferred screening that covered its
     areas and ingredients, whose findings (re-run with the plan's context) were all
     acknowledged or overridden, and with signed consent that was not withdrawn."""
     gate = Gate(status=screening_standing(plan.patient), consent=current_consent(plan))
     if not plan.is_draft:
-        gate.reasons.append(f"The plan is {plan.get_status_display().lower()}; only a draft can be activated.")
+        gate.reasons.append(
+            _("The plan is %(status)s; only a draft can be activated.") % {"status": plan.get_status_display().lower()}
+        )
     if gate.consent is None:
-        gate.reasons.append("The patient has not signed consent to this plan.")
+        gate.reasons.append(_("The patient has not signed consent to this plan."))
     gate.screening_from = len(gate.reasons)
 
     screening = gate.status.screening
     if screening is None:
-        gate.reasons.append("The patient has no screening. Screen the patient for this plan first.")
+        gate.reasons.append(_("The patient has no screening. Screen the patient for this plan first."))
         return gate
     if not gate.status.is_current:
-        gate.reasons.append(f"The screening has lapsed ({gate.status.lapsed_because}). Screen again.")
+        gate.reasons.append(
+            _("The screening has lapsed (%(because)s). Screen again.") % {"because": gate.status.lapsed_because}
+        )
         return gate
     if gate.status.defers:
-        gate.reasons.append("The screening deferred treatment. A critical finding stands without an override.")
+        gate.reasons.append(_("The screening deferred treatment. A critical finding stands without an override."))
         return gate
 
     plan_areas = {term.code for term in plan.areas.all()}
@@ -118,12 +131,12 @@ def plan_gate(plan: Plan) -> Gate:
 
         def label(kind, code):
             info = kb.terms.get((kind, code))
-            return info.label if info else code
+            return bilingual.text(info, "label") if info else code
 
-        named = [f"area {label('area', a)}" for a in missing_areas]
-        named += [f"ingredient {label('ingredient', i)}" for i in missing_ingredients]
+        named = [_("area %(name)s") % {"name": label("area", a)} for a in missing_areas]
+        named += [_("ingredient %(name)s") % {"name": label("ingredient", i)} for i in missing_ingredients]
         what = ", ".join(named)
-        gate.reasons.append(f"The screening did not cover {what}. Screen again for this plan.")
+        gate.reasons.append(_("The screening did not cover %(what)s. Screen again for this plan.") % {"what": what})
 
     kb = knowledge_base()
     answers = {
@@ -136,20 +149,26 @@ def plan_gate(plan: Plan) -> Gate:
     try:
         gate.result = engine.evaluate(engine.parse_answers(answers, kb), kb)
     except engine.InvalidAnswers as error:
-        gate.reasons.append(f"The screening's answers no longer fit the vocabulary ({error}). Screen again.")
+        gate.reasons.append(
+            _("The screening's answers no longer fit the vocabulary (%(error)s). Screen again.") % {"error": error}
+        )
         return gate
     for finding in gate.result.findings:
         decision = screening.decision_for(finding.key)
         if finding.severity == "critical":
             if not (decision and decision["decision"] == "overridden"):
-                gate.reasons.append(f"Critical for this plan: {finding.title}. Screen again for this plan.")
+                gate.reasons.append(
+                    _("Critical for this plan: %(title)s. Screen again for this plan.") % {"title": _title(finding)}
+                )
                 continue
             # The override must still be one the rule allows, for this plan's areas.
             problem = override_problem(finding, decision, plan_areas, kb)
             if problem:
-                gate.reasons.append(f"{problem} Screen again for this plan.")
+                gate.reasons.append(_("%(problem)s Screen again for this plan.") % {"problem": problem})
         elif finding.severity == "warning" and not decision:
-            gate.reasons.append(f"New warning for this plan: {finding.title}. Screen again to acknowledge it.")
+            gate.reasons.append(
+                _("New warning for this plan: %(title)s. Screen again to acknowledge it.") % {"title": _title(finding)}
+            )
     return gate
 
 
@@ -157,7 +176,7 @@ def plan_gate(plan: Plan) -> Gate:
 def plan_activate(*, plan: Plan, by) -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.is_active:
-        raise AlreadyDone("The plan is already active.")
+        raise AlreadyDone(_("The plan is already active."))
     gate = plan_gate(plan)
     if not gate.is_open:
         raise GateClosed(gate.reasons)
@@ -173,9 +192,9 @@ def plan_activate(*, plan: Plan, by) -> Plan:
 def plan_stop(*, plan: Plan, reason: str, by) -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
-        raise ValidationError(f"The plan is already {plan.get_status_display().lower()}.")
+        raise ValidationError(_("The plan is already %(status)s.") % {"status": plan.get_status_display().lower()})
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the plan stops."})
+        raise ValidationError({"reason": _("Say why the plan stops.")})
     plan.status = PlanStatus.STOPPED
     plan.stop_reason = reason.strip()
     plan.ended_at = timezone.now()
@@ -188,7 +207,7 @@ def plan_stop(*, plan: Plan, reason: str, by) -> Plan:
 def plan_complete(*, plan: Plan, by) -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if not plan.is_active:
-        raise ValidationError("Only an active plan can be completed.")
+        raise ValidationError(_("Only an active plan can be completed."))
     plan.status = PlanStatus.COMPLETED
     plan.ended_at = timezone.now()
     plan.save()
@@ -208,37 +227,30 @@ def decode_signature(data_url: str) -> bytes | None:
         return None
     prefix = "data:image/png;base64,"
     if not data_url.startswith(prefix):
-        raise ValidationError({"signature": "The drawn signature must be a PNG image."})
+        raise ValidationError({"signature": _("The drawn signature must be a PNG image.")})
     try:
         raw = base64.b64decode(data_url[len(prefix) :], validate=True)
     except (binascii.Error, ValueError):
         raise ValidationError(
-            {"signature": "The drawn signature could not be read; clear it and sign again."}
+            {"signature": _("The drawn signature could not be read; clear it and sign again.")}
         ) from None
     if len(raw) > MAX_SIGNATURE_BYTES:
-        raise ValidationError({"signature": "The drawn signature is too large; clear it and sign again."})
+        raise ValidationError({"signature": _("The drawn signature is too large; clear it and sign again.")})
     try:
         with Image.open(io.BytesIO(raw)) as image:
             image.verify()
             if image.format != "PNG":
-                raise ValidationError({"signature": "The drawn signature must be a PNG image."})
+                raise ValidationError({"signature": _("The drawn signature must be a PNG image.")})
     # Pillow reports a broken PNG (a chunk's checksum wrong) as SyntaxError, not as OSError.
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ValidationError(
-            {"signature": "The drawn signature could not be read; clear it and sign again."}
+            {"signature": _("The drawn signature could not be read; clear it and sign again.")}
         ) from None
     return raw
 
 
-def names_match(typed, patient):
-    def simple(text):
-        return " ".join(text.casefold().split())
-
-    return simple(typed) == simple(patient.display_name)
-
-
-ALREADY_CONSENTED = "This plan already has signed consent."
-DOCUMENT_CHANGED = "The plan changed while the document was open. Please read the updated version."
+ALREADY_CONSENTED = gettext_lazy("This plan already has signed consent.")
+DOCUMENT_CHANGED = gettext_lazy("The plan changed while the document was open. Please read the updated version.")
 
 
 @transaction.atomic
@@ -252,29 +264,35 @@ def consent_sign(
     witnessed_by,
     signature: str = "",
     shown_fingerprint: str | None = None,
+    language: str | None = None,
 ) -> Consent:
     """Store the patient's consent to `plan` as the document they read. `signature`: the drawn
-    signature as a PNG data URL, or "". `shown_fingerprint`: the fingerprint of the document the
-    page showed; if the plan changed since, the patient must read the new one first."""
+    signature as a PNG data URL, or "" (refused when the clinic requires one). `shown_fingerprint`:
+    the fingerprint of the document the page showed; if the plan changed since, the patient must
+    read the new one first. `language`: the language the document is in (by default the one
+    consent.consent_language gives the patient)."""
     if shown_fingerprint is not None and shown_fingerprint != fingerprint(document_html):
         raise ValidationError(DOCUMENT_CHANGED)
     signature_png = decode_signature(signature)
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
-        raise ValidationError("Consent can only be given to a draft or active plan.")
+        raise ValidationError(_("Consent can only be given to a draft or active plan."))
     if current_consent(plan) is not None:
         raise AlreadyDone(ALREADY_CONSENTED)
-    errors = {}
-    if not confirmed:
-        errors["confirmed"] = "The patient must confirm they read and understood the document."
-    if not names_match(signed_name, plan.patient):
-        errors["signed_name"] = f"Type the full name exactly as recorded: {plan.patient.display_name}."
+    errors = signing_problems(
+        plan.patient,
+        signed_name=signed_name,
+        confirmed=confirmed,
+        signed=signature_png is not None,
+        signature_required=Clinic.current().consent_requires_signature,
+    )
     if errors:
         raise ValidationError(errors)
     return Consent.objects.create(
         plan=plan,
         patient=plan.patient,
         document_html=document_html,
+        language=language or consent_language(plan),
         signed_name=" ".join(signed_name.split()),
         confirmed=True,
         photo_consent=photo_consent,
@@ -287,9 +305,9 @@ def consent_sign(
 def consent_withdraw(*, consent: Consent, reason: str, by) -> Consent:
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.is_withdrawn:
-        raise AlreadyDone("This consent was already withdrawn.")
+        raise AlreadyDone(_("This consent was already withdrawn."))
     if not reason.strip():
-        raise ValidationError({"reason": "Record what the patient said."})
+        raise ValidationError({"reason": _("Record what the patient said.")})
     consent.withdrawn_at = timezone.now()
     consent.withdrawn_reason = reason.strip()
     consent.withdrawn_recorded_by = by

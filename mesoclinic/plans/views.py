@@ -1,15 +1,18 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from mesoclinic.core.audit import record_view
 from mesoclinic.core.forms import add_form_errors
-from mesoclinic.core.models import Role
+from mesoclinic.core.models import Clinic, Role
 from mesoclinic.core.pdf import html_to_pdf
 from mesoclinic.core.permissions import allow, load_or_404
 from mesoclinic.core.selectors import clinic_today
@@ -18,9 +21,9 @@ from mesoclinic.screening.knowledge import knowledge_base
 from mesoclinic.screening.selectors import patient_instructions, prescriber_questions
 
 from . import limits, services
-from .consent import consent_document
+from .consent import clauses_for, consent_document, consent_language, signed_words
 from .forms import ConsentForm, IndicationForm, PlanForm, ProductForm, StopForm, WithdrawForm
-from .models import CombinationTreatment, Consent, Product
+from .models import CombinationTreatment, Consent, Product, Technique
 from .selectors import current_consent, plans_as_shown, protocol_for, protocols, screening_cover
 
 
@@ -48,7 +51,9 @@ def plan_new(request, patient_pk):
                 except ValidationError as error:
                     add_form_errors(form, error)
                 else:
-                    messages.success(request, "Draft plan saved. Next: the screening it rests on, and consent.")
+                    messages.success(
+                        request, gettext("Draft plan saved. Next: the screening it rests on, and consent.")
+                    )
                     return redirect(plan)
         else:
             form = PlanForm(initial=PlanForm.initial_for(protocol), kb=kb, protocol=protocol)
@@ -64,7 +69,7 @@ def plan_new(request, patient_pk):
 def plan_edit(request, pk):
     plan = _plan_or_404(request, pk)
     if not plan.is_draft:
-        messages.error(request, "Only a draft plan can be changed.")
+        messages.error(request, gettext("Only a draft plan can be changed."))
         return redirect(plan)
     kb = knowledge_base()
     if request.method == "POST":
@@ -75,7 +80,7 @@ def plan_edit(request, pk):
             except ValidationError as error:
                 add_form_errors(form, error)
             else:
-                messages.success(request, "Plan saved.")
+                messages.success(request, gettext("Plan saved."))
                 return redirect(plan)
     else:
         form = PlanForm(initial=PlanForm.initial_from_plan(plan), kb=kb, protocol=plan.protocol)
@@ -171,6 +176,11 @@ def _combination_labels(plan):
     return [CombinationTreatment(code).label for code in plan.combinations if code in CombinationTreatment.values]
 
 
+def _technique_labels(codes):
+    """A protocol's technique codes as the practitioner reads them ("Nappage ...", not `nappage`)."""
+    return [Technique(code).label if code in Technique.values else code for code in codes]
+
+
 @allow(Role.PRACTITIONER, record=True)
 @require_POST
 def plan_activate(request, pk):
@@ -183,7 +193,7 @@ def plan_activate(request, pk):
         for reason in error.messages:
             messages.error(request, reason)
     else:
-        messages.success(request, "The plan is active. The clinic admin can now book its sessions.")
+        messages.success(request, gettext("The plan is active. The clinic admin can now book its sessions."))
     return redirect(plan)
 
 
@@ -198,9 +208,9 @@ def plan_stop(request, pk):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, "The plan was stopped.")
+            messages.success(request, gettext("The plan was stopped."))
     else:
-        messages.error(request, "Say why the plan stops.")
+        messages.error(request, gettext("Say why the plan stops."))
     return redirect(plan)
 
 
@@ -213,48 +223,66 @@ def plan_complete(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, "The plan is marked completed.")
+        messages.success(request, gettext("The plan is marked completed."))
     return redirect(plan)
 
 
 # --- Consent ------------------------------------------------------------------------------
 
 
-def _document(plan, user):
+def _document(plan, user, language):
     instructions = patient_instructions(plan.patient)  # the newest screening's, as the reminders
-    return consent_document(plan, practitioner=user, on_date=clinic_today(), instructions=instructions)
+    return consent_document(
+        plan, practitioner=user, on_date=clinic_today(), instructions=instructions, language=language
+    )
 
 
 @allow(Role.PRACTITIONER, record=True)
 def consent_sign(request, plan_pk):
+    """The patient reads and signs on the practitioner's screen, in the patient's language (or
+    the other one, if they ask: ?language=en); the page around it stays the practitioner's."""
     plan = _plan_or_404(request, plan_pk)
     if current_consent(plan) is not None:
-        messages.info(request, "This plan already has signed consent.")
+        messages.info(request, gettext("This plan already has signed consent."))
         return redirect(plan)
-    document = _document(plan, request.user)
-    form = ConsentForm(request.POST or None, initial={"photo_consent": None})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_sign(
-                plan=plan,
-                document_html=document,
-                shown_fingerprint=request.POST.get("document_sha256", ""),
-                signed_name=form.cleaned_data["signed_name"],
-                confirmed=form.cleaned_data["confirmed"],
-                photo_consent=form.cleaned_data["photo_consent"],
-                signature=form.cleaned_data["signature"],
-                witnessed_by=request.user,
-            )
-        except services.AlreadyDone as error:
-            messages.info(request, " ".join(error.messages))  # a second click: signed once
-            return redirect(plan)
-        except ValidationError as error:
-            add_form_errors(form, error)
-        else:
-            messages.success(request, "Consent signed and stored.")
-            return redirect(plan)
+    language = consent_language(plan, request.POST.get("language") or request.GET.get("language"))
+    document = _document(plan, request.user, language)
+    require_signature = Clinic.current().consent_requires_signature
+    form = ConsentForm(
+        request.POST or None,
+        initial={"photo_consent": None, "language": language},
+        patient=plan.patient,
+        require_signature=require_signature,
+    )
+    with translation.override(language):  # the patient's words: errors included
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.consent_sign(
+                    plan=plan,
+                    document_html=document,
+                    shown_fingerprint=request.POST.get("document_sha256", ""),
+                    signed_name=form.cleaned_data["signed_name"],
+                    confirmed=form.cleaned_data["confirmed"],
+                    photo_consent=form.cleaned_data["photo_consent"],
+                    signature=form.cleaned_data["signature"],
+                    witnessed_by=request.user,
+                    language=language,
+                )
+            except services.AlreadyDone as error:
+                messages.info(request, " ".join(error.messages))  # a second click: signed once
+                return redirect(plan)
+            except ValidationError as error:
+                add_form_errors(form, error)
+            else:
+                # Lazy: the message is worded when it is stored, after the patient's language
+                # (above) gives way to the practitioner's again.
+                messages.success(request, gettext_lazy("Consent signed and stored."))
+                return redirect(plan)
     if request.method == "GET":
         record_view(request, plan.patient, "consent form", obj=plan)
+    # The other language, when every clause of this plan's document is written in it.
+    clauses = clauses_for(plan)
+    others = [(c, name) for c, name in settings.LANGUAGES if c != language and consent_language(plan, c, clauses) == c]
     return render(
         request,
         "plans/consent_sign.html",
@@ -264,6 +292,9 @@ def consent_sign(request, plan_pk):
             "document": document,
             "fingerprint": services.fingerprint(document),
             "form": form,
+            "language": language,
+            "other_languages": others,
+            "require_signature": require_signature,
         },
     )
 
@@ -297,7 +328,7 @@ def consent_signature(request, pk):
 @allow(Role.PRACTITIONER, record=True)
 def consent_pdf(request, pk):
     consent = _consent_or_404(request, pk)
-    html = render_to_string("plans/consent_print.html", {"consent": consent})
+    html = render_to_string("plans/consent_print.html", {"consent": consent, "signed": signed_words(consent)})
     record_view(request, consent.patient, "signed consent (PDF)", obj=consent)
     response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="consent-{consent.pk}.pdf"'
@@ -318,10 +349,12 @@ def consent_withdraw(request, pk):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, "Consent withdrawn. The plan is stopped and its remaining sessions cancelled.")
+            messages.success(
+                request, gettext("Consent withdrawn. The plan is stopped and its remaining sessions cancelled.")
+            )
             return redirect(consent.plan)
     elif "reason" in form.errors:
-        messages.error(request, "Record what the patient said before withdrawing consent.")
+        messages.error(request, gettext("Record what the patient said before withdrawing consent."))
     else:
         messages.error(request, " ".join(form.errors["confirm"]))
     return redirect(consent)
@@ -343,7 +376,15 @@ def protocol_detail(request, code):
     return render(
         request,
         "plans/protocol.html",
-        {"protocol": protocol, "intervals": protocol.default_intervals(protocol.default_sessions)},
+        {
+            "protocol": protocol,
+            "intervals": protocol.default_intervals(protocol.default_sessions),
+            "techniques": _technique_labels(protocol.techniques),
+            "combinations": [
+                CombinationTreatment(code).label if code in CombinationTreatment.values else code
+                for code in protocol.combinations
+            ],
+        },
     )
 
 
@@ -359,6 +400,6 @@ def product_edit(request, pk=None):
     form = ProductForm(request.POST or None, instance=product)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, f"{form.instance} saved.")
+        messages.success(request, gettext("%(product)s saved.") % {"product": form.instance})
         return redirect("plans:products")
     return render(request, "plans/product_form.html", {"form": form, "product": product})

@@ -149,15 +149,19 @@ def without_dose(text):
     return normalise(stripped) if stripped and stripped != text.strip() else ""
 
 
-def duration_words(hours):
-    """168 -> '7 days', 24 -> '24 hours': how a hold's lead time is said."""
+def duration_words(hours, language="en"):
+    """168 -> '7 days', 24 -> '24 hours': how a hold's lead time is said (in Turkish, '7 gün')."""
     if hours >= 48 and hours % 24 == 0:
-        return f"{hours // 24} days"
-    return f"{hours} hours"
+        return f"{hours // 24} gün" if language == "tr" else f"{hours // 24} days"
+    return f"{hours} saat" if language == "tr" else f"{hours} hours"
 
 
-def time_left_words(hours):
-    """How much of a hold's lead time is left, in words: '3 days are left'."""
+def time_left_words(hours, language="en"):
+    """How much of a hold's lead time is left, in words: '3 days are left' ('3 gün kaldı')."""
+    if language == "tr":
+        if hours >= 24:
+            return f"{int(hours // 24)} gün kaldı"
+        return "bir günden az kaldı" if hours > 0 else "hiç zaman kalmadı"
     if hours >= 48:
         return f"{int(hours // 24)} days are left"
     if hours >= 24:
@@ -165,6 +169,13 @@ def time_left_words(hours):
     if hours > 0:
         return "less than a day is left"
     return "no time is left"
+
+
+# The knowledge base's languages besides its English source. Each text of a rule or term has
+# its translation beside it (`title_tr`); a blank one shows the English.
+TRANSLATED_LANGUAGES = ("tr",)
+# How the unlisted-answer template names the list an answer was typed in, per language.
+UNLISTED_SINGULAR_TR = {"conditions": "hastalık", "medications": "ilaç", "allergies": "alerji"}
 
 
 # --- The compiled knowledge base ---------------------------------------------------------
@@ -176,6 +187,11 @@ class TermInfo:
     code: str
     label: str
     ancestors: frozenset  # codes of this term and every class above it (same kind)
+    label_tr: str = ""  # the label for Turkish-speaking staff ("" : the English)
+
+    def label_in(self, language):
+        """The label in `language`, the English where it has none."""
+        return (self.label_tr if language == "tr" else "") or self.label
 
 
 @dataclass(frozen=True)
@@ -192,8 +208,18 @@ class RuleSpec:
     position: int = 100
     override_reasons: tuple = ()  # codes of OVERRIDE_REASONS this critical rule allows
     prescriber_decides: bool = False  # its medicines are paused only with the prescriber's agreement
+    # The texts in Turkish, for Turkish-speaking staff ("" : the English is shown).
+    title_tr: str = ""
+    detail_tr: str = ""
+    action_tr: str = ""
+    hold_substance_tr: str = ""
     template: str | None = field(default=None, init=False)  # the template clause, if the rule is one
     match: object = field(default=None, init=False, repr=False, compare=False)  # `when`, compiled
+
+    def text_in(self, language, name):
+        """The text `name` (title, detail, action, hold_substance) in `language`, else the English."""
+        translated = getattr(self, f"{name}_{language}", "") if language in TRANSLATED_LANGUAGES else ""
+        return translated or getattr(self, name)
 
     def __post_init__(self):
         ((key, _),) = self.when.items()
@@ -536,10 +562,17 @@ class Finding:
     override_reasons: tuple = ()  # for a critical finding: how it may be overridden (none: never)
     prescriber: tuple = ()  # ((code, label), ...): medicines to ask the prescriber about
     unkeepable: dict | None = None  # for a hold that cannot be kept: {"rule", "substance", "hours_before"}
+    # The texts as shown in the other languages: {"tr": {"title", "detail", "action"[, "hold_substance"]}}.
+    # Recorded with the finding, so a saved screening reads in Turkish as it was shown.
+    translations: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.key:
             object.__setattr__(self, "key", self.rule)
+
+    def text_in(self, language, name):
+        """The text `name` in `language` as this finding was made, else the English."""
+        return self.translations.get(language, {}).get(name) or getattr(self, name)
 
     def as_json(self):
         data = {
@@ -560,6 +593,8 @@ class Finding:
             data["prescriber"] = [{"code": code, "label": label} for code, label in self.prescriber]
         if self.unkeepable:
             data["unkeepable_hold"] = dict(self.unkeepable)
+        if self.translations:
+            data["translations"] = {language: dict(texts) for language, texts in self.translations.items()}
         return data
 
 
@@ -635,35 +670,48 @@ def _finding(rule, hits, kb):
         prescriber = tuple(
             (code, label) for kind, code, label in terms if kind == "medication" and kb.needs_prescriber(code)
         )
+    hold = _hold(rule, terms, kb)
+    translations = {}
+    for language in TRANSLATED_LANGUAGES:
+        texts = {name: getattr(rule, f"{name}_{language}") for name in ("title", "detail", "action")}
+        if hold is not None:
+            texts["hold_substance"] = _hold(rule, terms, kb, language).substance
+        texts = {name: value for name, value in texts.items() if value}
+        if texts:
+            translations[language] = texts
     return Finding(
         rule=rule.code,
         severity=rule.severity,
         title=rule.title,
         detail=rule.detail,
         action=rule.action,
-        hold=_hold(rule, terms, kb),
+        hold=hold,
         sources=rule.sources,
         matched=labels,
         terms=terms,
         override_reasons=rule.override_reasons if rule.severity == "critical" else (),
         prescriber=prescriber,
+        translations=translations,
     )
 
 
-def _hold(rule, terms, kb):
+def _hold(rule, terms, kb, language="en"):
     """What the patient is told to stop. Never a medicine only its prescriber may pause: if a
     hold's class takes one in, that medicine is left out of the hold (and a hold with nothing
-    else left is no hold)."""
+    else left is no hold). `language` words the substance for staff reading in Turkish; the
+    hold itself (what the patient is sent) is the English one."""
     if not rule.hold_substance:
         return None
     medicines = [(code, label) for kind, code, label in terms if kind == "medication"]
+    if language != "en":
+        medicines = [(code, kb.term("medication", code).label_in(language)) for code, _ in medicines]
     allowed = [label for code, label in medicines if not kb.needs_prescriber(code)]
     if medicines and not allowed:
         return None
-    substance = rule.hold_substance
+    substance = rule.text_in(language, "hold_substance")
     named = [label for label in allowed if label.casefold() != substance.casefold()]
     if named:
-        substance = f"{', '.join(named)} ({rule.hold_substance})"
+        substance = f"{', '.join(named)} ({substance})"
     return Hold(substance=substance, hours_before=rule.hold_hours)
 
 
@@ -686,6 +734,15 @@ def _cannot_be_kept(template, finding, hours_to_prepare):
         "hold_title": finding.title,
     }
     sources = tuple(dict.fromkeys((*finding.sources, *template.sources)))
+    translations = {}
+    for language in TRANSLATED_LANGUAGES:
+        local = {
+            "substance": finding.translations.get(language, {}).get("hold_substance") or hold.substance,
+            "duration": duration_words(hold.hours_before, language),
+            "left": time_left_words(hours_to_prepare, language),
+            "hold_title": finding.text_in(language, "title"),
+        }
+        translations[language] = _filled(template, language, local)
     return Finding(
         rule=template.code,
         severity="warning",
@@ -698,11 +755,19 @@ def _cannot_be_kept(template, finding, hours_to_prepare):
         key=f"{template.code}:{finding.rule}",
         terms=finding.terms,
         unkeepable={"rule": finding.rule, **hold.as_json()},
+        translations={language: texts for language, texts in translations.items() if texts},
     )
+
+
+def _filled(template, language, words):
+    """A template rule's texts in `language`, filled in; only those it has in that language."""
+    texts = {name: getattr(template, f"{name}_{language}") for name in ("title", "detail", "action")}
+    return {name: _fill(value, **words) for name, value in texts.items() if value}
 
 
 def _unlisted_finding(template, name, text):
     words = {"text": text, "list": UNLISTED_SINGULAR[name]}
+    translations = {"tr": _filled(template, "tr", {"text": text, "list": UNLISTED_SINGULAR_TR[name]})}
     return Finding(
         rule=template.code,
         severity=template.severity,
@@ -713,6 +778,7 @@ def _unlisted_finding(template, name, text):
         sources=template.sources,
         matched=(text,),
         key=f"{template.code}:{name}:{normalise(text)}",
+        translations={language: texts for language, texts in translations.items() if texts},
     )
 
 

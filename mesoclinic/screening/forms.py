@@ -11,22 +11,26 @@ import re
 
 from django import forms
 from django.conf import settings
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.core.params import ClinicDateField
 from mesoclinic.core.selectors import clinic_today
 
-from . import engine
+from . import bilingual, engine
 from .models import PrescriberAnswer, PrescriberDecision
+from .selectors import alphabetical
 from .services import MIN_NOTE_CHARS, clearance_date_problem, site_problem
 
 SKIN_TYPES = [
-    ("", "Not assessed"),
-    ("1", "I: pale, always burns, never tans"),
-    ("2", "II: fair, usually burns, tans minimally"),
-    ("3", "III: medium, sometimes burns, tans gradually"),
-    ("4", "IV: olive, rarely burns, tans easily"),
-    ("5", "V: brown, very rarely burns"),
-    ("6", "VI: dark brown to black, never burns"),
+    ("", _("Not assessed")),
+    ("1", _("I: pale, always burns, never tans")),
+    ("2", _("II: fair, usually burns, tans minimally")),
+    ("3", _("III: medium, sometimes burns, tans gradually")),
+    ("4", _("IV: olive, rarely burns, tans easily")),
+    ("5", _("V: brown, very rarely burns")),
+    ("6", _("VI: dark brown to black, never burns")),
 ]
 
 # Each list of answers: its tick boxes' field, its "other" field, and the vocabulary kinds.
@@ -34,13 +38,13 @@ TERM_LISTS = {name: engine.LIST_FIELDS[name] for name in ("conditions", "medicat
 
 
 def per_knowledge_base(build):
-    """Remember what `build` makes of a knowledge base: the compiled base never changes (a new
-    revision is a new object), and the screening form's ~250 tick boxes took a quarter of a
-    live update to group again on every keystroke."""
+    """Remember what `build` makes of a knowledge base, per reading language: the compiled base
+    never changes (a new revision is a new object), and the screening form's ~250 tick boxes
+    took a quarter of a live update to group again on every keystroke."""
     made = {}
 
     def cached(kb, *args):
-        key = (kb.version, *args)
+        key = (kb.version, bilingual.active_language(), *args)
         if key not in made:
             if len(made) > 64:
                 made.clear()
@@ -50,26 +54,34 @@ def per_knowledge_base(build):
     return cached
 
 
+def _label(info):
+    """A term's label in the reader's language (its Turkish for Turkish-speaking staff)."""
+    return bilingual.text(info, "label")
+
+
 @per_knowledge_base
 def grouped_choices(kb, kinds):
-    """Tick-box choices grouped under their top class: ("Blood thinner", [(code, label)...])."""
+    """Tick-box choices grouped under their top class: ("Blood thinner", [(code, label)...]),
+    labels in the reader's language and in its alphabetical order; terms of no class last."""
     groups = {}
     for kind in kinds:
         terms = [info for (k, _), info in kb.terms.items() if k == kind]
         roots = {info.code: info for info in terms if info.ancestors == {info.code}}
-        for info in sorted(terms, key=lambda i: i.label.casefold()):
+        for info in sorted(terms, key=lambda i: alphabetical(_label(i))):
             tops = sorted(code for code in info.ancestors if code in roots and code != info.code)
-            group = roots[tops[0]].label if tops else None
+            group = _label(roots[tops[0]]) if tops else None
             if group is None and any(info.code in other.ancestors for other in terms if other.code != info.code):
-                group = info.label  # a class with members heads its own group
-            groups.setdefault(group or "Other", []).append((info.code, info.label))
-    ordered = sorted(groups.items(), key=lambda item: (item[0] == "Other", item[0].casefold()))
-    return [(group, choices) for group, choices in ordered]
+                group = _label(info)  # a class with members heads its own group
+            groups.setdefault(group, []).append((info.code, _label(info)))
+    ordered = sorted(groups.items(), key=lambda item: (item[0] is None, alphabetical(item[0] or "")))
+    return [(group if group is not None else gettext("Other"), choices) for group, choices in ordered]
 
 
 @per_knowledge_base
 def flat_choices(kb, kind):
-    return sorted(((info.code, info.label) for (k, _), info in kb.terms.items() if k == kind), key=lambda c: c[1])
+    return sorted(
+        ((info.code, _label(info)) for (k, _), info in kb.terms.items() if k == kind), key=lambda c: alphabetical(c[1])
+    )
 
 
 class VocabularyChoices(forms.MultipleChoiceField):
@@ -87,36 +99,36 @@ class VocabularyChoices(forms.MultipleChoiceField):
 
 class ScreeningForm(forms.Form):
     on_date = ClinicDateField(
-        label="Planned treatment date",
+        label=_("Planned treatment date"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Age and preparation holds are worked out for this day.",
+        help_text=_("Age and preparation holds are worked out for this day."),
     )
-    pregnant = forms.BooleanField(label="Pregnant, or may be pregnant", required=False)
-    breastfeeding = forms.BooleanField(label="Breastfeeding", required=False)
-    trying_to_conceive = forms.BooleanField(label="Trying to conceive", required=False)
-    conditions = VocabularyChoices(label="Conditions", required=False, widget=forms.CheckboxSelectMultiple)
-    conditions_other = forms.CharField(label="Other conditions", required=False)
+    pregnant = forms.BooleanField(label=_("Pregnant, or may be pregnant"), required=False)
+    breastfeeding = forms.BooleanField(label=_("Breastfeeding"), required=False)
+    trying_to_conceive = forms.BooleanField(label=_("Trying to conceive"), required=False)
+    conditions = VocabularyChoices(label=_("Conditions"), required=False, widget=forms.CheckboxSelectMultiple)
+    conditions_other = forms.CharField(label=_("Other conditions"), required=False)
     medications = VocabularyChoices(
-        label="Medications now or in the last two weeks", required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Medications now or in the last two weeks"), required=False, widget=forms.CheckboxSelectMultiple
     )
-    medications_other = forms.CharField(label="Other medications", required=False)
-    allergies = VocabularyChoices(label="Allergies", required=False, widget=forms.CheckboxSelectMultiple)
-    allergies_other = forms.CharField(label="Other allergies", required=False)
-    fitzpatrick_skin_type = forms.ChoiceField(label="Skin type (Fitzpatrick)", choices=SKIN_TYPES, required=False)
-    indication = forms.ChoiceField(label="What to treat", required=False)
-    areas = VocabularyChoices(label="Areas", required=False, widget=forms.CheckboxSelectMultiple)
-    ingredients = VocabularyChoices(label="Planned ingredients", required=False, widget=forms.CheckboxSelectMultiple)
-    ingredients_other = forms.CharField(label="Other ingredients", required=False)
+    medications_other = forms.CharField(label=_("Other medications"), required=False)
+    allergies = VocabularyChoices(label=_("Allergies"), required=False, widget=forms.CheckboxSelectMultiple)
+    allergies_other = forms.CharField(label=_("Other allergies"), required=False)
+    fitzpatrick_skin_type = forms.ChoiceField(label=_("Skin type (Fitzpatrick)"), choices=SKIN_TYPES, required=False)
+    indication = forms.ChoiceField(label=_("What to treat"), required=False)
+    areas = VocabularyChoices(label=_("Areas"), required=False, widget=forms.CheckboxSelectMultiple)
+    ingredients = VocabularyChoices(label=_("Planned ingredients"), required=False, widget=forms.CheckboxSelectMultiple)
+    ingredients_other = forms.CharField(label=_("Other ingredients"), required=False)
     evaluation = forms.MultipleChoiceField(
-        label="Pre-treatment evaluation done", required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Pre-treatment evaluation done"), required=False, widget=forms.CheckboxSelectMultiple
     )
     goals = forms.CharField(
-        label="Reasons for wanting treatment", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Reasons for wanting treatment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     previous_treatments = forms.CharField(
-        label="Treatments tried before", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Treatments tried before"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     PREGNANCY_FIELDS = ("pregnant", "breastfeeding", "trying_to_conceive")
 
@@ -129,14 +141,18 @@ class ScreeningForm(forms.Form):
         self.fields["allergies"].choices = grouped_choices(kb, TERM_LISTS["allergies"])
         self.fields["ingredients"].choices = grouped_choices(kb, TERM_LISTS["ingredients"])
         self.fields["areas"].choices = flat_choices(kb, "area")
-        self.fields["indication"].choices = [("", "Not decided yet"), *flat_choices(kb, "indication")]
-        self.fields["evaluation"].choices = [(item.code, item.label) for item in evaluation_items]
-        self.evaluation_help = {item.code: item.help_text for item in evaluation_items}
+        self.fields["indication"].choices = [("", gettext("Not decided yet")), *flat_choices(kb, "indication")]
+        self.fields["evaluation"].choices = [(item.code, bilingual.text(item, "label")) for item in evaluation_items]
+        self.evaluation_help = {item.code: bilingual.text(item, "help_text") for item in evaluation_items}
         if not self.asks_about_pregnancy:
             for name in self.PREGNANCY_FIELDS:
                 del self.fields[name]
         for name in TERM_LISTS:
-            placeholder = "Anything else, separated by commas" if name in engine.UNLISTED_LISTS else "Type terms"
+            placeholder = (
+                gettext("Anything else, separated by commas")
+                if name in engine.UNLISTED_LISTS
+                else gettext("Type terms")
+            )
             self.fields[f"{name}_other"].widget.attrs.update(
                 {"placeholder": placeholder, "class": "term-other", "autocomplete": "off"}
             )
@@ -205,13 +221,15 @@ class ScreeningForm(forms.Form):
     TERM_SECTIONS = (
         (
             "conditions",
-            "Conditions",
-            "Tick what the patient has now. An infection counts while it is there or not yet healed; "
-            "a cold sore in the past does not.",
+            _("Conditions"),
+            _(
+                "Tick what the patient has now. An infection counts while it is there or not yet healed; "
+                "a cold sore in the past does not."
+            ),
         ),
-        ("medications", "Medications", "Taken now or in the last two weeks."),
-        ("allergies", "Allergies", "Any allergy, severe or not: medicines, anaesthetics, materials."),
-        ("ingredients", "Planned ingredients", "What the cocktail will contain, if known."),
+        ("medications", _("Medications"), _("Taken now or in the last two weeks.")),
+        ("allergies", _("Allergies"), _("Any allergy, severe or not: medicines, anaesthetics, materials.")),
+        ("ingredients", _("Planned ingredients"), _("What the cocktail will contain, if known.")),
     )
 
     @property
@@ -226,11 +244,14 @@ class ScreeningForm(forms.Form):
         today = clinic_today()
         last = today + datetime.timedelta(days=settings.SCREENING_VALID_DAYS)
         if day < today:
-            raise forms.ValidationError("The planned date is in the past: give the day of the treatment.")
+            raise forms.ValidationError(gettext("The planned date is in the past: give the day of the treatment."))
         if day > last:
             raise forms.ValidationError(
-                f"A screening stays current for {settings.SCREENING_VALID_DAYS} days, until {last:%d %b %Y}: "
-                "plan a date by then, or screen again nearer the time."
+                gettext(
+                    "A screening stays current for %(days)s days, until %(last)s: "
+                    "plan a date by then, or screen again nearer the time."
+                )
+                % {"days": settings.SCREENING_VALID_DAYS, "last": date_format(last, "j F Y")}
             )
         return day
 
@@ -292,13 +313,18 @@ class ScreeningForm(forms.Form):
                 self.add_error(f"{name}_other", elsewhere.replace(", where the rules read it", ""))
             elif name not in engine.UNLISTED_LISTS:
                 close = self.kb.suggestions(kinds, text)
-                hint = f' Did you mean "{self.term_label(kinds, close[0])}"?' if close else ""
-                self.add_error(f"{name}_other", f'"{text}" is not an ingredient the vocabulary knows.{hint}')
+                unknown = gettext('"%(text)s" is not an ingredient the vocabulary knows.') % {"text": text}
+                if close:
+                    unknown += " " + gettext('Did you mean "%(term)s"?') % {"term": self.term_label(kinds, close[0])}
+                self.add_error(f"{name}_other", unknown)
             elif len(text) > engine.UNLISTED_MAX_CHARS:
                 self.add_error(
                     f"{name}_other",
-                    f"Each entry can be at most {engine.UNLISTED_MAX_CHARS} characters; "
-                    f"this one has {len(text)}: say it more briefly or split it with commas.",
+                    gettext(
+                        "Each entry can be at most %(most)s characters; "
+                        "this one has %(count)s: say it more briefly or split it with commas."
+                    )
+                    % {"most": engine.UNLISTED_MAX_CHARS, "count": len(text)},
                 )
             else:
                 free_text.append(text)
@@ -307,15 +333,21 @@ class ScreeningForm(forms.Form):
     def term_label(self, kinds, code):
         for kind in kinds:
             if (kind, code) in self.kb.terms:
-                return self.kb.terms[(kind, code)].label
+                return _label(self.kb.terms[(kind, code)])
         return code
 
 
 COMMENT_LABELS = {
-    ("specialist_clearance",): "What the clearance says",
-    ("site_excluded",): "Where the affected skin is",
-    ("site_excluded", "specialist_clearance"): "What the clearance says, or where the affected skin is",
+    ("specialist_clearance",): _("What the clearance says"),
+    ("site_excluded",): _("Where the affected skin is"),
+    ("site_excluded", "specialist_clearance"): _("What the clearance says, or where the affected skin is"),
 }
+# The ways a critical finding may be overridden (engine.OVERRIDE_REASONS), as the control words them.
+OVERRIDE_CHOICES = {
+    "specialist_clearance": _("Specialist clearance on file"),
+    "site_excluded": _("The planned areas exclude the affected site"),
+}
+assert set(OVERRIDE_CHOICES) == set(engine.OVERRIDE_REASONS)
 
 
 class DecisionForm(forms.Form):
@@ -337,7 +369,13 @@ class DecisionForm(forms.Form):
         if bound:
             return cls(data, findings=findings, **options)
         kept = {name: data.get(name) for name in data if name.startswith(cls.KEPT)}
-        return cls(initial=kept, findings=findings, **options)
+        form = cls(initial=kept, findings=findings, **options)
+        # A tick is kept as the save would read it ("on" ticked, "false" not), so the panel
+        # never shows a box ticked that saving would treat as unticked.
+        for name, field in form.fields.items():
+            if isinstance(field, forms.BooleanField) and name in kept:
+                form.initial[name] = field.to_python(kept[name])
+        return form
 
     def __init__(self, *args, findings, kb, planned_areas=(), prescriber_medications=(), previous=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -345,34 +383,34 @@ class DecisionForm(forms.Form):
         self.kb = kb
         self.planned_areas = set(planned_areas)
         self.prescriber_medications = list(prescriber_medications)
-        area_choices = [("", "Choose the affected area"), *flat_choices(kb, "area")]
+        area_choices = [("", gettext("Choose the affected area")), *flat_choices(kb, "area")]
         for finding in findings:
             key = finding.key
             if finding.severity == "warning":
                 self.fields[f"ack_{key}"] = forms.BooleanField(
-                    label="I have considered this and will proceed with care", required=False
+                    label=_("I have considered this and will proceed with care"), required=False
                 )
             elif finding.severity == "critical" and finding.override_reasons:
                 self.fields[f"override_{key}"] = forms.ChoiceField(
-                    label="Override reason",
+                    label=_("Override reason"),
                     choices=[
-                        ("", "Not overridden: treatment is deferred"),
-                        *((code, engine.OVERRIDE_REASONS[code]) for code in finding.override_reasons),
+                        ("", gettext("Not overridden: treatment is deferred")),
+                        *((code, OVERRIDE_CHOICES[code]) for code in finding.override_reasons),
                     ],
                     required=False,
                 )
                 if "specialist_clearance" in finding.override_reasons:
                     self.fields[f"override_{key}_who"] = forms.CharField(
-                        label="Cleared by (name, speciality)", required=False, max_length=120
+                        label=_("Cleared by (name, speciality)"), required=False, max_length=120
                     )
                     self.fields[f"override_{key}_date"] = ClinicDateField(
-                        label="Cleared on",
+                        label=_("Cleared on"),
                         required=False,
                         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                     )
                 if "site_excluded" in finding.override_reasons:
                     self.fields[f"override_{key}_site"] = forms.ChoiceField(
-                        label="Affected site", choices=area_choices, required=False
+                        label=_("Affected site"), choices=area_choices, required=False
                     )
                 self.fields[f"override_{key}_comment"] = forms.CharField(
                     label=COMMENT_LABELS[tuple(sorted(finding.override_reasons))],
@@ -385,16 +423,16 @@ class DecisionForm(forms.Form):
             before = previous.get(code)
             # Each medicine's controls sit in a fieldset named after it, so the label can be short.
             self.fields[f"rx_{code}"] = forms.ChoiceField(
-                label="Decision",
+                label=_("Decision"),
                 choices=PrescriberAnswer.choices,
                 required=False,
                 initial=before.answer if before else PrescriberAnswer.NOT_ASKED,
             )
             self.fields[f"rx_{code}_days"] = forms.IntegerField(
-                label="Pause for (days)", required=False, initial=before.pause_days if before else None
+                label=_("Pause for (days)"), required=False, initial=before.pause_days if before else None
             )
             self.fields[f"rx_{code}_prescriber"] = forms.CharField(
-                label="Prescriber", required=False, max_length=120, initial=before.prescriber if before else ""
+                label=_("Prescriber"), required=False, max_length=120, initial=before.prescriber if before else ""
             )
 
     def clean(self):
@@ -403,23 +441,23 @@ class DecisionForm(forms.Form):
         for finding in self.findings:
             key = finding.key
             if finding.severity == "warning" and not data.get(f"ack_{key}"):
-                self.add_error(f"ack_{key}", "Acknowledge this warning before saving.")
+                self.add_error(f"ack_{key}", gettext("Acknowledge this warning before saving."))
             if finding.severity != "critical" or not finding.override_reasons:
                 continue
             reason = data.get(f"override_{key}")
             comment = (data.get(f"override_{key}_comment") or "").strip()
             if not reason:
                 if comment:
-                    self.add_error(f"override_{key}", "Choose a reason, or clear the comment.")
+                    self.add_error(f"override_{key}", gettext("Choose a reason, or clear the comment."))
                 continue
             if len(comment) < MIN_NOTE_CHARS:
-                self.add_error(f"override_{key}_comment", "Say why: an override needs a note of a few words.")
+                self.add_error(f"override_{key}_comment", gettext("Say why: an override needs a note of a few words."))
             if reason == "specialist_clearance":
                 if len((data.get(f"override_{key}_who") or "").strip()) < 3:
-                    self.add_error(f"override_{key}_who", "Name who gave the clearance.")
+                    self.add_error(f"override_{key}_who", gettext("Name who gave the clearance."))
                 cleared = data.get(f"override_{key}_date")
                 if cleared is None and f"override_{key}_date" not in self.errors:
-                    self.add_error(f"override_{key}_date", "Give the date of the clearance.")
+                    self.add_error(f"override_{key}_date", gettext("Give the date of the clearance."))
                 elif cleared is not None:
                     problem = clearance_date_problem(cleared, today)
                     if problem:
@@ -429,7 +467,11 @@ class DecisionForm(forms.Form):
             for code, label in finding.prescriber:
                 unasked = (data.get(f"rx_{code}") or PrescriberAnswer.NOT_ASKED) == PrescriberAnswer.NOT_ASKED
                 if unasked and f"rx_{code}" in self.fields:
-                    self.add_error(f"rx_{code}", f"Record the prescriber's decision on {label} before overriding.")
+                    self.add_error(
+                        f"rx_{code}",
+                        gettext("Record the prescriber's decision on %(medicine)s before overriding.")
+                        % {"medicine": label},
+                    )
             if reason == "site_excluded":
                 problem = site_problem(data.get(f"override_{key}_site"), self.planned_areas, self.kb)
                 if problem:
@@ -441,11 +483,11 @@ class DecisionForm(forms.Form):
             if answer == PrescriberAnswer.PAUSE:
                 low, high = PrescriberDecision.PAUSE_DAYS
                 if days is None and f"rx_{code}_days" not in self.errors:
-                    self.add_error(f"rx_{code}_days", "How many days did the prescriber agree to?")
+                    self.add_error(f"rx_{code}_days", gettext("How many days did the prescriber agree to?"))
                 elif days is not None and not low <= days <= high:
-                    self.add_error(f"rx_{code}_days", f"A pause runs from {low} to {high} days.")
+                    self.add_error(f"rx_{code}_days", _pause_range(low, high))
             if answer in (PrescriberAnswer.PAUSE, PrescriberAnswer.CONTINUE) and not who:
-                self.add_error(f"rx_{code}_prescriber", "Name the prescriber who decided.")
+                self.add_error(f"rx_{code}_prescriber", gettext("Name the prescriber who decided."))
         return data
 
     def decisions(self):
@@ -490,6 +532,10 @@ class DecisionForm(forms.Form):
             )
         return answers
 
+    def acknowledgements_due(self):
+        """How many warnings still wait for their tick: the count on the "Go to findings" link."""
+        return sum(1 for name in self.fields if name.startswith("ack_") and not self[name].value())
+
     def bound_fields_for(self, key):
         """The controls that belong on the card of the finding `key`."""
         names = [
@@ -510,13 +556,17 @@ class DecisionForm(forms.Form):
         ]
 
 
+def _pause_range(low, high):
+    return gettext("A pause runs from %(low)s to %(high)s days.") % {"low": low, "high": high}
+
+
 class PrescriberDecisionForm(forms.Form):
     """A prescriber's answer recorded after the screening, e.g. from the plan page after a call."""
 
-    answer = forms.ChoiceField(label="The prescriber's decision", choices=PrescriberAnswer.choices)
-    pause_days = forms.IntegerField(label="Pause for (days)", required=False)
-    prescriber = forms.CharField(label="Prescriber", required=False, max_length=120)
-    note = forms.CharField(label="Note", required=False, max_length=300)
+    answer = forms.ChoiceField(label=_("The prescriber's decision"), choices=PrescriberAnswer.choices)
+    pause_days = forms.IntegerField(label=_("Pause for (days)"), required=False)
+    prescriber = forms.CharField(label=_("Prescriber"), required=False, max_length=120)
+    note = forms.CharField(label=_("Note"), required=False, max_length=300)
 
     def clean(self):
         data = super().clean()
@@ -525,9 +575,9 @@ class PrescriberDecisionForm(forms.Form):
         if answer == PrescriberAnswer.PAUSE:
             days = data.get("pause_days")
             if days is None and "pause_days" not in self.errors:
-                self.add_error("pause_days", "How many days did the prescriber agree to?")
+                self.add_error("pause_days", gettext("How many days did the prescriber agree to?"))
             elif days is not None and not low <= days <= high:
-                self.add_error("pause_days", f"A pause runs from {low} to {high} days.")
+                self.add_error("pause_days", _pause_range(low, high))
         if answer in (PrescriberAnswer.PAUSE, PrescriberAnswer.CONTINUE) and not (data.get("prescriber") or "").strip():
-            self.add_error("prescriber", "Name the prescriber who decided.")
+            self.add_error("prescriber", gettext("Name the prescriber who decided."))
         return data

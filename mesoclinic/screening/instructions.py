@@ -12,6 +12,9 @@ An instruction comes from two sources only:
 A medicine only the prescriber may pause is never turned into a "stop" instruction, whatever
 a screening recorded: screenings made before that rule existed carried a 7-day hold for blood
 thinners, and this module is where such a hold would reach a patient.
+
+"One per medicine" means one per tablet the patient holds, not per vocabulary term: aspirin
+taken both for pain and for the heart is listed under two terms, and gets one instruction.
 """
 
 from __future__ import annotations
@@ -25,6 +28,19 @@ from django.utils.translation import gettext
 from . import engine
 
 STOP, PAUSE, CONTINUE = "stop", "pause", "continue"
+
+# The vocabulary tells aspirin's uses apart because the rules must: taken for pain or fever it
+# is an NSAID (a week's stop), prescribed for the heart only its prescriber may pause it, and of
+# unknown purpose ("aspirin") it is treated as prescribed. But it is one tablet in one packet:
+# a week's stop for the pain would stop the heart tablet too. A patient listed under several of
+# these terms gets one instruction, named by the medicine itself, and the prescriber's word
+# decides it. term code -> the medicine it is a use of.
+USE_OF = {"aspirin_for_pain": "aspirin", "aspirin_prescribed": "aspirin"}
+
+
+def medicine_of(code):
+    """The medicine a vocabulary term is a use of: 'aspirin_for_pain' -> 'aspirin'."""
+    return USE_OF.get(code, code)
 
 
 @dataclass(frozen=True)
@@ -91,10 +107,14 @@ def _medicines_of(finding, kb):
 
 def instructions_from(screening, decisions, kb) -> list[Instruction]:
     """The instructions of `screening` (its recorded findings) and the prescriber's
-    `decisions` (the newest per medicine), in a stable order: automatic holds first."""
+    `decisions` (the newest per medicine), in a stable order: automatic holds first.
+    One instruction per medicine the patient takes, however many terms list it."""
     if screening is None:
         return []
     given = screening.recorded_at
+    uses = _uses_listed(screening, decisions, kb)
+    # A medicine with any use only its prescriber may pause is never stopped automatically.
+    prescribed = {medicine for medicine, codes in uses.items() if any(kb.needs_prescriber(c) for c in codes)}
     stops = {}
     for finding in screening.findings:
         hold = finding.get("hold") or finding.get("unkeepable_hold")
@@ -106,18 +126,25 @@ def instructions_from(screening, decisions, kb) -> list[Instruction]:
             stops[rule] = Instruction(rule, STOP, hold["substance"], hold["hours_before"], rule=rule, given_at=given)
             continue
         for code, label in medicines:
-            if kb.needs_prescriber(code):
+            medicine = medicine_of(code)
+            if medicine in prescribed:
                 continue  # never "stop" what only its prescriber may pause
             key = f"{rule}:{code}"
-            earlier = next((i for i in stops.values() if i.medication == code), None)
+            earlier = next((i for i in stops.values() if medicine_of(i.medication) == medicine), None)
             if earlier is not None and earlier.hours_before >= hold["hours_before"]:
                 continue  # one instruction per medicine: the longest hold of the classes it belongs to
             if earlier is not None:
                 del stops[earlier.key]
             stops[key] = Instruction(
-                key, STOP, sentence_name(label), hold["hours_before"], rule=rule, medication=code, given_at=given
+                key,
+                STOP,
+                _name(medicine, label, uses, kb),
+                hold["hours_before"],
+                rule=rule,
+                medication=code,
+                given_at=given,
             )
-    agreed = []
+    agreed = {}
     for decision in decisions:
         if decision.answer == "pause":
             kind, hours = PAUSE, decision.pause_days * 24
@@ -125,18 +152,40 @@ def instructions_from(screening, decisions, kb) -> list[Instruction]:
             kind, hours = CONTINUE, None
         else:
             continue
-        agreed.append(
-            Instruction(
-                f"prescriber:{decision.medication}",
-                kind,
-                sentence_name(decision.medication_label),
-                hours,
-                medication=decision.medication,
-                prescriber=decision.prescriber,
-                given_at=decision.recorded_at,
-            )
+        medicine = medicine_of(decision.medication)
+        earlier = agreed.get(medicine)
+        if earlier is not None and earlier.given_at > decision.recorded_at:
+            continue  # two uses of one tablet asked about separately: the newest answer stands
+        agreed[medicine] = Instruction(
+            f"prescriber:{decision.medication}",
+            kind,
+            _name(medicine, decision.medication_label, uses, kb),
+            hours,
+            medication=decision.medication,
+            prescriber=decision.prescriber,
+            given_at=decision.recorded_at,
         )
-    return [*stops.values(), *agreed]
+    return [*stops.values(), *agreed.values()]
+
+
+def _uses_listed(screening, decisions, kb):
+    """{medicine: the codes it is listed under} across the screening, the consultation it
+    re-ran and the prescriber's decisions."""
+    uses = {}
+    findings = [*screening.findings, *(screening.consultation.findings if screening.consultation != screening else [])]
+    codes = [code for finding in findings for code, _label in _medicines_of(finding, kb)]
+    for code in [*codes, *(d.medication for d in decisions)]:
+        uses.setdefault(medicine_of(code), set()).add(code)
+    return uses
+
+
+def _name(medicine, label, uses, kb):
+    """How the patient reads the medicine: its own words ('aspirin for pain or fever') when it
+    is listed once, the medicine's plain name ('aspirin') when it is listed under several uses,
+    so that the one instruction covers every tablet of it."""
+    if len(uses.get(medicine, ())) > 1 and ("medication", medicine) in kb.terms:
+        label = kb.term("medication", medicine).label
+    return sentence_name(label)
 
 
 def for_session(instructions, starts_at, now):

@@ -71,7 +71,9 @@ def build_knowledge_base():
     problems = []
     for term in term_rows:
         ancestors = _ancestors(term.pk, parents, by_id)
-        terms[(term.kind, term.code)] = engine.TermInfo(term.kind, term.code, term.label, frozenset(ancestors))
+        terms[(term.kind, term.code)] = engine.TermInfo(
+            term.kind, term.code, term.label, frozenset(ancestors), label_tr=term.label_tr
+        )
         for name in [term.code, term.label, *term.synonyms]:
             key = (term.kind, engine.normalise(name))
             if names.get(key, term.code) != term.code:
@@ -95,6 +97,10 @@ def build_knowledge_base():
                 position=rule.position,
                 override_reasons=tuple(rule.override_reasons or ()),
                 prescriber_decides=rule.prescriber_decides,
+                title_tr=rule.title_tr,
+                detail_tr=rule.detail_tr,
+                action_tr=rule.action_tr,
+                hold_substance_tr=rule.hold_substance_tr,
             )
         )
     for item in items:
@@ -176,7 +182,14 @@ def _version(documents, terms, parents, by_id, rules, items):
             [d.key, d.title, d.author, d.year, d.publication] for d in sorted(documents, key=lambda d: d.key)
         ],
         "terms": [
-            [t.kind, t.code, t.label, sorted(by_id[p].code for p in parents.get(t.pk, ())), sorted(t.synonyms)]
+            [
+                t.kind,
+                t.code,
+                t.label,
+                sorted(by_id[p].code for p in parents.get(t.pk, ())),
+                sorted(t.synonyms),
+                t.label_tr,
+            ]
             for t in terms
         ],
         "rules": [
@@ -193,13 +206,47 @@ def _version(documents, terms, parents, by_id, rules, items):
                 r.position,
                 r.override_reasons,
                 r.prescriber_decides,
+                # The Turkish is part of what a practitioner reads: a change to it is a new version.
+                r.title_tr,
+                r.detail_tr,
+                r.action_tr,
+                r.hold_substance_tr,
             ]
             for r in rules
         ],
-        "evaluation": [[i.code, i.label, i.help_text, i.sources, i.position] for i in items],
+        "evaluation": [
+            [i.code, i.label, i.help_text, i.sources, i.position, i.label_tr, i.help_text_tr] for i in items
+        ],
     }
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     return f"kb-{digest[:12]}"
+
+
+# The texts that must have a Turkish translation beside the English, per model (blank English
+# needs none). `untranslated()` lists the gaps; the shipped fixtures have none (a test holds it).
+TRANSLATED_FIELDS = {
+    "screening.Rule": ("title", "detail", "action", "hold_substance"),
+    "screening.Term": ("label",),
+    "screening.EvaluationItem": ("label", "help_text"),
+    "plans.Protocol": ("title", "summary"),
+    "treatment_sessions.AdverseEventType": ("label", "description"),
+}
+
+
+def untranslated(language="tr", using="default"):
+    """Every knowledge-base text with no `language` translation: ["screening.Rule pregnancy: detail", ...].
+
+    Models of the apps above screening are looked up by name (the dependency order forbids
+    importing them here)."""
+    from django.apps import apps
+
+    missing = []
+    for label, fields in TRANSLATED_FIELDS.items():
+        for row in apps.get_model(label).objects.using(using).order_by("pk"):
+            for name in fields:
+                if str(getattr(row, name) or "").strip() and not str(getattr(row, f"{name}_{language}") or "").strip():
+                    missing.append(f"{label} {row.natural_key() if label == 'screening.Term' else row.pk}: {name}")
+    return missing
 
 
 def vocabulary():

@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from mesoclinic.core.audit import PatientDataMixin
 
@@ -37,12 +39,12 @@ class SourceDocument(models.Model):
 
 
 class TermKind(models.TextChoices):
-    CONDITION = "condition", "Condition"
-    MEDICATION = "medication", "Medication"
-    INGREDIENT = "ingredient", "Ingredient"
-    ALLERGEN = "allergen", "Other allergen"
-    AREA = "area", "Area"
-    INDICATION = "indication", "Indication"
+    CONDITION = "condition", _("Condition")
+    MEDICATION = "medication", _("Medication")
+    INGREDIENT = "ingredient", _("Ingredient")
+    ALLERGEN = "allergen", _("Other allergen")
+    AREA = "area", _("Area")
+    INDICATION = "indication", _("Indication")
 
 
 class TermManager(models.Manager):
@@ -61,6 +63,9 @@ class Term(models.Model):
     kind = models.CharField(max_length=12, choices=TermKind.choices)
     code = models.SlugField(max_length=60, allow_unicode=False)
     label = models.CharField(max_length=120)
+    label_tr = models.CharField(
+        "label (Turkish)", max_length=120, blank=True, help_text="Shown to Turkish-speaking staff; blank: the English."
+    )
     parents = models.ManyToManyField("self", symmetrical=False, related_name="children", blank=True)
     synonyms = models.JSONField(default=list, blank=True, help_text="Other words that mean this term.")
     description = models.TextField(blank=True)
@@ -89,9 +94,9 @@ class Term(models.Model):
 
 
 class Severity(models.TextChoices):
-    CRITICAL = "critical", "Critical: defer treatment"
-    WARNING = "warning", "Warning: practitioner decides"
-    INFO = "info", "Preparation or note"
+    CRITICAL = "critical", _("Critical: defer treatment")
+    WARNING = "warning", _("Warning: practitioner decides")
+    INFO = "info", _("Preparation or note")
 
 
 class Rule(models.Model):
@@ -106,8 +111,14 @@ class Rule(models.Model):
     title = models.CharField(max_length=160)
     detail = models.TextField(help_text="Why this matters, in our own words.")
     action = models.TextField(help_text="What the practitioner should do.")
+    # The same texts in Turkish, for Turkish-speaking staff (knowledge's `text()` picks the
+    # language). English stays the source: a blank Turkish text shows the English.
+    title_tr = models.CharField("title (Turkish)", max_length=160, blank=True)
+    detail_tr = models.TextField("detail (Turkish)", blank=True)
+    action_tr = models.TextField("action (Turkish)", blank=True)
     when = models.JSONField(help_text='When the rule fires, e.g. {"condition": "autoimmune_disease"}.')
     hold_substance = models.CharField(max_length=120, blank=True, help_text="What the patient must stop, if anything.")
+    hold_substance_tr = models.CharField("hold substance (Turkish)", max_length=120, blank=True)
     hold_hours = models.PositiveIntegerField(null=True, blank=True, help_text="How long before the session.")
     sources = models.JSONField(help_text='[{"document": "guide-2024", "citation": "section name"}]')
     position = models.PositiveSmallIntegerField(default=100, help_text="Order within its severity.")
@@ -144,6 +155,8 @@ class EvaluationItem(models.Model):
     code = models.SlugField(primary_key=True, max_length=60)
     label = models.CharField(max_length=200)
     help_text = models.TextField(blank=True)
+    label_tr = models.CharField("label (Turkish)", max_length=200, blank=True)
+    help_text_tr = models.TextField("help text (Turkish)", blank=True)
     sources = models.JSONField()
     position = models.PositiveSmallIntegerField(default=100)
 
@@ -164,18 +177,18 @@ class KnowledgeState(models.Model):
 
 
 class Verdict(models.TextChoices):
-    CLEAR = "clear", "Clear"
-    CAUTION = "caution", "Caution"
-    DEFER = "defer", "Defer"
+    CLEAR = "clear", pgettext_lazy("screening verdict", "Clear")
+    CAUTION = "caution", pgettext_lazy("screening verdict", "Caution")
+    DEFER = "defer", pgettext_lazy("screening verdict", "Defer")
 
 
 class Outcome(models.TextChoices):
     """What the practitioner may do after this screening, overrides taken into account."""
 
-    CLEAR = "clear", "Clear to treat"
-    CAUTION = "caution", "Treat with care (warnings acknowledged)"
-    OVERRIDDEN = "overridden", "Cleared by override"
-    DEFERRED = "deferred", "Deferred"
+    CLEAR = "clear", _("Clear to treat")
+    CAUTION = "caution", _("Treat with care (warnings acknowledged)")
+    OVERRIDDEN = "overridden", _("Cleared by override")
+    DEFERRED = "deferred", _("Deferred")
 
 
 class OverrideReason(models.TextChoices):
@@ -184,16 +197,16 @@ class OverrideReason(models.TextChoices):
     allow none. The last three were offered before every rule stated its own policy and are
     kept only so that screenings recorded with them still read in words."""
 
-    SPECIALIST_CLEARANCE = "specialist_clearance", "Specialist clearance on file"
-    SITE_EXCLUDED = "site_excluded", "The planned areas exclude the affected site"
-    CONDITION_RESOLVED = "condition_resolved", "Condition resolved or controlled (no longer offered)"
-    NOT_APPLICABLE = "not_applicable_to_area", "Does not apply to the planned area (no longer offered)"
-    ENTERED_IN_ERROR = "entered_in_error", "Answer entered in error (no longer offered)"
+    SPECIALIST_CLEARANCE = "specialist_clearance", _("Specialist clearance on file")
+    SITE_EXCLUDED = "site_excluded", _("The planned areas exclude the affected site")
+    CONDITION_RESOLVED = "condition_resolved", _("Condition resolved or controlled (no longer offered)")
+    NOT_APPLICABLE = "not_applicable_to_area", _("Does not apply to the planned area (no longer offered)")
+    ENTERED_IN_ERROR = "entered_in_error", _("Answer entered in error (no longer offered)")
 
 
 class ScreeningKind(models.TextChoices):
-    CONSULTATION = "consultation", "Screening"
-    RECHECK = "recheck", "Re-check on the day"
+    CONSULTATION = "consultation", _("Screening")
+    RECHECK = "recheck", _("Re-check on the day")
 
 
 class ScreeningQuerySet(models.QuerySet):
@@ -269,9 +282,9 @@ class Screening(PatientDataMixin, models.Model):
 
 
 class PrescriberAnswer(models.TextChoices):
-    NOT_ASKED = "not_asked", "Not yet asked"
-    PAUSE = "pause", "Agreed to pause"
-    CONTINUE = "continue", "Continue as prescribed"
+    NOT_ASKED = "not_asked", _("Not yet asked")
+    PAUSE = "pause", _("Agreed to pause")
+    CONTINUE = "continue", _("Continue as prescribed")
 
 
 class PrescriberDecision(PatientDataMixin, models.Model):

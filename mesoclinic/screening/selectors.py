@@ -5,10 +5,12 @@ from dataclasses import dataclass
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from mesoclinic.core.selectors import current_clinic
 
-from . import engine, instructions
+from . import bilingual, engine, instructions
 from .knowledge import knowledge_base
 from .models import EvaluationItem, PrescriberDecision, Screening, SourceDocument, Term, TermKind
 
@@ -59,9 +61,9 @@ class ScreeningStanding:
     @property
     def label(self):
         if self.screening is None:
-            return "Missing"
+            return pgettext("screening status", "Missing")
         if not self.is_current:
-            return "Lapsed"
+            return pgettext("screening status", "Lapsed")
         return self.screening.get_outcome_display()
 
     @property
@@ -77,12 +79,13 @@ def standing_of(screening, patient, now=None):
     """The standing that `screening` (the patient's newest, or None) gives. It lapses after the
     configured number of days, and when the answers it rests on no longer match the patient."""
     if screening is None:
-        return ScreeningStanding(None, False, "no screening yet")
+        return ScreeningStanding(None, False, gettext("no screening yet"))
     now = now or timezone.now()
     if now >= screening.expires_at:
-        return ScreeningStanding(screening, False, f"expired on {timezone.localtime(screening.expires_at):%d %b %Y}")
+        expired = date_format(timezone.localtime(screening.expires_at), "j F Y")
+        return ScreeningStanding(screening, False, gettext("expired on %(date)s") % {"date": expired})
     if screening.answers.get("date_of_birth") != patient.date_of_birth.isoformat():
-        return ScreeningStanding(screening, False, "the date of birth changed since")
+        return ScreeningStanding(screening, False, gettext("the date of birth changed since"))
     return ScreeningStanding(screening, True)
 
 
@@ -210,44 +213,113 @@ def _rule_terms(clause, kb):
     return []
 
 
+# How "When it applies" names each kind of term a rule's condition looks for.
+_TERM_WHEN = {
+    "condition": lambda: gettext("condition is %(term)s (or one of its kind)"),
+    "medication": lambda: gettext("medication is %(term)s (or one of its kind)"),
+    "recent_medication": lambda: gettext("recent medication is %(term)s (or one of its kind)"),
+    "area": lambda: gettext("area is %(term)s (or one of its kind)"),
+    "ingredient": lambda: gettext("ingredient is %(term)s (or one of its kind)"),
+    "indication": lambda: gettext("indication is %(term)s (or one of its kind)"),
+    "allergy": lambda: gettext("allergy is %(term)s (or one of its kind)"),
+}
+assert set(_TERM_WHEN) == set(engine.TERM_CLAUSES)
+
+
+def _flag_words(value):
+    return {
+        "pregnant": pgettext("screening answer", "pregnant"),
+        "breastfeeding": pgettext("screening answer", "breastfeeding"),
+        "trying_to_conceive": pgettext("screening answer", "trying to conceive"),
+        "alcohol_last_24h": pgettext("screening answer", "alcohol in the last 24 hours"),
+        "feeling_unwell": pgettext("screening answer", "feeling unwell today"),
+    }.get(value, engine.FLAG_LABELS.get(value, value))
+
+
+def _term_label(kb, kinds, code):
+    """A term's label in the reader's language, the code if the vocabulary lacks it."""
+    info = next((kb.terms[(kind, code)] for kind in kinds if (kind, code) in kb.terms), None)
+    return bilingual.text(info, "label") if info else code
+
+
 def describe_when(clause, kb):
-    """A rule's condition in words: 'condition: Autoimmune disease, or medication: ...'."""
+    """A rule's condition in words, in the reader's language: 'condition is Autoimmune disease
+    (or one of its kind) or medication is ...'. Every clause of the engine's condition language
+    (engine.py) has its words here, the two template clauses included."""
     ((key, value),) = clause.items()
     if key == "any":
-        return " or ".join(
+        return gettext(" or ").join(
             f"({describe_when(part, kb)})" if "all" in part else describe_when(part, kb) for part in value
         )
     if key == "all":
-        return " and ".join(describe_when(part, kb) for part in value)
+        return gettext(" and ").join(describe_when(part, kb) for part in value)
     if key in engine.TERM_CLAUSES:
-        kind = next((k for k in engine.TERM_CLAUSES[key][1] if (k, value) in kb.terms), None)
-        label = kb.terms[(kind, value)].label if kind else value
-        return f"{key.replace('_', ' ')} is {label} (or one of its kind)"
-    return {
-        "always": "always (every screening)",
-        "flag": f"patient is {engine.FLAG_LABELS.get(value, value)}",
-        "age_below": f"younger than {value} on the treatment date",
-        "skin_type_at_least": f"Fitzpatrick skin type {value} or darker",
-        "any_allergy": "any allergy is recorded",
-        "allergy_to_planned_ingredient": "an allergy meets a planned ingredient (or its class)",
-    }[key]
+        return _TERM_WHEN[key]() % {"term": _term_label(kb, engine.TERM_CLAUSES[key][1], value)}
+    if key == "always":
+        return gettext("always (every screening)")
+    if key == "flag":
+        return gettext("patient is %(answer)s") % {"answer": _flag_words(value)}
+    if key == "age_below":
+        return gettext("younger than %(age)s on the treatment date") % {"age": value}
+    if key == "skin_type_at_least":
+        return gettext("Fitzpatrick skin type %(type)s or darker") % {"type": value}
+    if key == "any_allergy":
+        return gettext("any allergy is recorded")
+    if key == "allergy_to_planned_ingredient":
+        return gettext("an allergy meets a planned ingredient (or its class)")
+    if key == "allergy_shares_class_with_planned":
+        return gettext("an allergy to one %(class)s while another of its kind is among the planned ingredients") % {
+            "class": _term_label(kb, ("ingredient", "allergen"), value)
+        }
+    if key == "unlisted_answer":
+        return gettext("an answer the vocabulary does not know is recorded (once per answer)")
+    if key == "hold_cannot_be_kept":
+        return gettext("a preparation hold needs more time than is left before the session (once per hold)")
+    # A clause this page has no words for yet still shows, rather than failing the page.
+    return f"{key}: {value}"
+
+
+def _names_by_term(kb):
+    """Every name of each term, normalised: code, label and synonyms (brand names included),
+    and its Turkish label ("Otoimmün hastalık"), which the screening's own lookup leaves out."""
+    names = {}
+    for (kind, name), code in kb.names.items():
+        names.setdefault((kind, code), []).append(name)
+    for (kind, code), info in kb.terms.items():
+        if info.label_tr:
+            names.setdefault((kind, code), []).append(engine.normalise(info.label_tr))
+    return names
+
+
+def search_words(query):
+    """The words of a knowledge-base search, normalised as the vocabulary is (case, accents and
+    Turkish letters ignored): "OTOİMMÜN hastalık" -> ["otoimmun", "hastalik"]."""
+    return [word for word in (engine.normalise(part) for part in (query or "").split()) if word.strip("_")]
 
 
 def rule_index(query="", severity=""):
+    """The rules, grouped by severity, that match every word of `query`: in the rule's own text,
+    its sources, or any name of a term it covers ("Advil" finds the NSAID rules, "otoimmun"
+    the autoimmune ones)."""
     kb = knowledge_base()
-    needle = query.casefold()
+    words = search_words(query)
+    names = _names_by_term(kb) if words else {}
     rules = []
     for rule in kb.rules:
         if severity and rule.severity != severity:
             continue
         terms = _rule_terms(rule.when, kb)
-        haystack = " ".join(
-            [rule.code, rule.title, rule.detail, rule.action, rule.hold_substance]
-            + [info.label for _, info in terms]
-            + [f"{doc} {citation}" for doc, citation in rule.sources]
-        ).casefold()
-        if needle and needle not in haystack:
-            continue
+        if words:
+            haystack = " ".join(
+                engine.normalise(text)
+                for text in [rule.code, rule.title, rule.detail, rule.action, rule.hold_substance]
+                # The Turkish too: a Turkish-speaking practitioner searches in the words they read.
+                + [rule.title_tr, rule.detail_tr, rule.action_tr, rule.hold_substance_tr]
+                + [f"{doc} {citation}" for doc, citation in rule.sources]
+            )
+            haystack += " " + " ".join(name for kind, info in terms for name in names.get((kind, info.code), ()))
+            if not all(word in haystack for word in words):
+                continue
         rules.append({"rule": rule, "terms": terms[:8], "more_terms": max(0, len(terms) - 8)})
     groups = [(sev, [r for r in rules if r["rule"].severity == sev]) for sev in SEVERITY_ORDER]
     return {
@@ -275,20 +347,48 @@ def rule_detail(code):
     }
 
 
+# The Turkish alphabet's order (ç after c, ğ after g, ı before i, ö after o, ş after s, ü after u),
+# which code-point order gets wrong ("Çene altı" would sort after "Yüz").
+_TURKISH_ORDER = {letter: index for index, letter in enumerate("abcçdefgğhıijklmnoöpqrsştuüvwxyz")}
+_TURKISH_LOWER = str.maketrans({"I": "ı", "İ": "i"})
+
+
+def alphabetical(text):
+    """A sort key that orders labels as the reader's alphabet does: Turkish for Turkish
+    readers, plain case-insensitive order otherwise."""
+    if bilingual.active_language() != "tr":
+        return (text.casefold(),)
+    lowered = text.translate(_TURKISH_LOWER).lower()
+    return tuple((_TURKISH_ORDER.get(char, 100 + ord(char)), char) for char in lowered)
+
+
+# The vocabulary page's heading for each kind of term.
+KIND_HEADINGS = {
+    "condition": gettext_lazy("Conditions"),
+    "medication": gettext_lazy("Medications"),
+    "ingredient": gettext_lazy("Ingredients"),
+    "allergen": gettext_lazy("Other allergens"),
+    "area": gettext_lazy("Areas"),
+    "indication": gettext_lazy("Indications"),
+}
+assert set(KIND_HEADINGS) == set(TermKind.values)
+
+
 def vocabulary_index(query=""):
+    """The terms, by kind, any of whose names (code, label, synonyms, brand names) holds every
+    word of `query`, normalised as in `search_words`."""
     kb = knowledge_base()
-    needle = engine.normalise(query) if query else ""
+    words = search_words(query)
     by_kind = {kind: [] for kind, _ in TermKind.choices}
-    names_by_code = {}
-    for (kind, name), code in kb.names.items():
-        names_by_code.setdefault((kind, code), []).append(name)
-    for (kind, code), info in sorted(kb.terms.items(), key=lambda item: item[1].label.casefold()):
-        if needle and not any(needle in name for name in names_by_code[(kind, code)]):
+    names_by_code = _names_by_term(kb)
+    # In the reader's alphabet: a Turkish list reads in the order of its Turkish labels.
+    for (kind, code), info in sorted(kb.terms.items(), key=lambda item: alphabetical(bilingual.text(item[1], "label"))):
+        if words and not any(all(word in name for word in words) for name in names_by_code[(kind, code)]):
             continue
         classes = [kb.terms[(kind, c)] for c in sorted(info.ancestors - {code})]
         by_kind[kind].append({"info": info, "classes": classes})
     return {
-        "kinds": [(label, kind, by_kind[kind]) for kind, label in TermKind.choices if by_kind[kind]],
+        "kinds": [(KIND_HEADINGS[kind], kind, by_kind[kind]) for kind, _ in TermKind.choices if by_kind[kind]],
         "query": query,
         "count": sum(len(items) for items in by_kind.values()),
     }

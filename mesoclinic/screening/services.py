@@ -12,8 +12,9 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from . import engine
+from . import bilingual, engine
 from .knowledge import knowledge_base
 from .models import Outcome, PrescriberAnswer, PrescriberDecision, Screening, ScreeningKind
 from .selectors import hours_until
@@ -24,10 +25,24 @@ CLEARANCE_VALID_DAYS = 365  # a specialist's clearance older than a year no long
 
 def clearance_date_problem(cleared, today):
     if cleared > today:
-        return "A clearance cannot be dated in the future."
+        return gettext("A clearance cannot be dated in the future.")
     if (today - cleared).days > CLEARANCE_VALID_DAYS:
-        return "The clearance is more than a year old: ask the specialist again."
+        return gettext("The clearance is more than a year old: ask the specialist again.")
     return ""
+
+
+def _title(finding):
+    """A finding's title as the practitioner reads it (engine Finding or recorded dict)."""
+    if isinstance(finding, dict):
+        return bilingual.text(finding, "title")
+    return finding.text_in(bilingual.active_language(), "title")
+
+
+def _override_words(code):
+    return {
+        "specialist_clearance": gettext("specialist clearance on file"),
+        "site_excluded": gettext("the planned areas excluding the affected site"),
+    }.get(code, code)
 
 
 def outcome_of(findings, decisions):
@@ -48,31 +63,32 @@ def override_problem(finding, decision, planned_areas, kb, today=None):
     the knowledge base as it is now, so an override the policy no longer allows stops counting.
     """
     rule_code = finding["rule"] if isinstance(finding, dict) else finding.rule
-    title = finding["title"] if isinstance(finding, dict) else finding.title
+    title = _title(finding)
     rule = next((r for r in kb.rules if r.code == rule_code), None)
     allowed = rule.override_reasons if rule is not None else ()
     reason = decision.get("reason")
+    words = {"title": title}
     if not allowed:
-        return f"“{title}” cannot be overridden."
+        return gettext("“%(title)s” cannot be overridden.") % words
     if reason not in allowed:
-        words = " or ".join(engine.OVERRIDE_REASONS[code].lower() for code in allowed)
-        return f"“{title}” may be overridden only with {words}."
+        ways = gettext(" or ").join(_override_words(code) for code in allowed)
+        return gettext("“%(title)s” may be overridden only with %(ways)s.") % {**words, "ways": ways}
     if len((decision.get("comment") or "").strip()) < MIN_NOTE_CHARS:
-        return f"The override of “{title}” needs a note of a few words."
+        return gettext("The override of “%(title)s” needs a note of a few words.") % words
     if reason == "specialist_clearance":
         if len((decision.get("cleared_by") or "").strip()) < 3:
-            return f"The override of “{title}” must name who gave the clearance."
+            return gettext("The override of “%(title)s” must name who gave the clearance.") % words
         try:
             cleared = datetime.date.fromisoformat(decision.get("cleared_on") or "")
         except ValueError:
-            return f"The override of “{title}” needs the date of the clearance."
+            return gettext("The override of “%(title)s” needs the date of the clearance.") % words
         problem = clearance_date_problem(cleared, today) if today is not None else ""
         if problem:
-            return f"“{title}”: {problem}"
+            return gettext("“%(title)s”: %(problem)s") % {**words, "problem": problem}
     if reason == "site_excluded":
         problem = site_problem(decision.get("site"), planned_areas, kb)
         if problem:
-            return f"“{title}”: {problem}"
+            return gettext("“%(title)s”: %(problem)s") % {**words, "problem": problem}
     return ""
 
 
@@ -80,18 +96,20 @@ def site_problem(site, planned_areas, kb):
     """Why `site` cannot be the affected site an override names, or "": the planned areas
     must be known and must not include it (nor a part of it, nor an area it is part of)."""
     if not site:
-        return "Name the affected site."
+        return gettext("Name the affected site.")
     if ("area", site) not in kb.terms:
-        return "Choose an area of the list."
+        return gettext("Choose an area of the list.")
     if not planned_areas:
-        return "Choose the planned areas first: only then can they be shown to exclude the site."
+        return gettext("Choose the planned areas first: only then can they be shown to exclude the site.")
     site_family = kb.terms[("area", site)].ancestors
     for area in planned_areas:
         info = kb.terms.get(("area", area))
         if info is None:
             continue
         if area in site_family or site in info.ancestors:
-            return f"The planned areas include {info.label}: they must exclude the affected site."
+            return gettext("The planned areas include %(area)s: they must exclude the affected site.") % {
+                "area": bilingual.text(info, "label")
+            }
     return ""
 
 
@@ -101,17 +119,22 @@ def check_decisions(findings, decisions, *, kb, planned_areas=(), today=None):
     for finding in findings:
         decision = by_key.get(finding.key)
         if finding.severity == "warning" and (decision is None or decision["decision"] != "acknowledged"):
-            problems.append(f"The warning “{finding.title}” must be acknowledged.")
+            problems.append(gettext("The warning “%(title)s” must be acknowledged.") % {"title": _title(finding)})
         if decision and decision["decision"] == "overridden":
             if finding.severity != "critical":
-                problems.append(f"“{finding.title}” is not critical: it is acknowledged, not overridden.")
+                problems.append(
+                    gettext("“%(title)s” is not critical: it is acknowledged, not overridden.")
+                    % {"title": _title(finding)}
+                )
             else:
                 problem = override_problem(finding, decision, planned_areas, kb, today)
                 if problem:
                     problems.append(problem)
     known = {f.key for f in findings}
     problems += [
-        f"A decision names {key!r}, which is not a finding of these answers." for key in by_key if key not in known
+        gettext("A decision names %(key)r, which is not a finding of these answers.") % {"key": key}
+        for key in by_key
+        if key not in known
     ]
     if problems:
         raise ValidationError(problems)
@@ -122,18 +145,27 @@ def check_prescriber_decisions(result, answers: list):
     wanted = dict(result.prescriber_medications)
     given = {a["medication"] for a in answers}
     problems = [
-        f"A prescriber decision names {code!r}, which these answers do not need." for code in given - set(wanted)
+        gettext("A prescriber decision names %(code)r, which these answers do not need.") % {"code": code}
+        for code in given - set(wanted)
     ]
     low, high = PrescriberDecision.PAUSE_DAYS
     for answer in answers:
         if answer["answer"] not in PrescriberAnswer.values:
-            problems.append(f"{answer['medication']}: {answer['answer']!r} is not a prescriber decision.")
+            problems.append(
+                gettext("%(medicine)s: %(answer)r is not a prescriber decision.")
+                % {"medicine": answer["medication"], "answer": answer["answer"]}
+            )
         elif answer["answer"] == PrescriberAnswer.PAUSE and not (
             isinstance(answer.get("pause_days"), int) and low <= answer["pause_days"] <= high
         ):
-            problems.append(f"{answer['medication']}: a pause runs from {low} to {high} days.")
+            problems.append(
+                gettext("%(medicine)s: a pause runs from %(low)s to %(high)s days.")
+                % {"medicine": answer["medication"], "low": low, "high": high}
+            )
         elif answer["answer"] != PrescriberAnswer.NOT_ASKED and not (answer.get("prescriber") or "").strip():
-            problems.append(f"{answer['medication']}: name the prescriber who decided.")
+            problems.append(
+                gettext("%(medicine)s: name the prescriber who decided.") % {"medicine": answer["medication"]}
+            )
     if problems:
         raise ValidationError(problems)
 
@@ -164,7 +196,7 @@ def screening_record(
     """Record a screening exactly as the practitioner saw it: answers, findings, decisions,
     and (for a consultation) the prescriber's answer about each medicine only they may pause."""
     if answers.date_of_birth != patient.date_of_birth:
-        raise ValidationError("The answers were made for another date of birth than the patient's.")
+        raise ValidationError(gettext("The answers were made for another date of birth than the patient's."))
     kb = kb or knowledge_base()
     check_decisions(result.findings, decisions, kb=kb, planned_areas=answers.areas, today=timezone.localdate())
     prescriber = prescriber or []
@@ -172,7 +204,8 @@ def screening_record(
     answered = {a["medication"] for a in prescriber if a["answer"] != PrescriberAnswer.NOT_ASKED}
     overridden = {d.get("key", d["rule"]) for d in decisions if d["decision"] == "overridden"}
     unasked = [
-        f"Record the prescriber's decision on {label} before overriding “{finding.title}”."
+        gettext("Record the prescriber's decision on %(medicine)s before overriding “%(title)s”.")
+        % {"medicine": label, "title": _title(finding)}
         for finding in result.findings
         if finding.key in overridden and kind == ScreeningKind.CONSULTATION
         for code, label in finding.prescriber
@@ -223,14 +256,14 @@ def prescriber_decision_record(
     errors = {}
     low, high = PrescriberDecision.PAUSE_DAYS
     if answer not in PrescriberAnswer.values:
-        errors["answer"] = "Choose what the prescriber decided."
+        errors["answer"] = gettext("Choose what the prescriber decided.")
     if answer == PrescriberAnswer.PAUSE and not (isinstance(pause_days, int) and low <= pause_days <= high):
-        errors["pause_days"] = f"A pause runs from {low} to {high} days."
+        errors["pause_days"] = gettext("A pause runs from %(low)s to %(high)s days.") % {"low": low, "high": high}
     if answer in (PrescriberAnswer.PAUSE, PrescriberAnswer.CONTINUE) and not prescriber.strip():
-        errors["prescriber"] = "Name the prescriber who decided."
+        errors["prescriber"] = gettext("Name the prescriber who decided.")
     needed = {item["code"] for finding in consultation.findings for item in finding.get("prescriber", [])}
     if medication not in needed:
-        errors["answer"] = "This screening does not need a prescriber's decision about that medicine."
+        errors["answer"] = gettext("This screening does not need a prescriber's decision about that medicine.")
     if errors:
         raise ValidationError(errors)
     return PrescriberDecision.objects.create(

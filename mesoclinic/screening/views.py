@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.http import require_POST
 
 from mesoclinic.core import params
@@ -12,7 +13,7 @@ from mesoclinic.core.models import Role
 from mesoclinic.core.permissions import allow, load_or_404
 from mesoclinic.patients.models import Patient
 
-from . import engine, services
+from . import bilingual, engine, services
 from .forms import PrescriberDecisionForm, ScreeningForm
 from .knowledge import knowledge_base
 from .models import Screening, ScreeningKind
@@ -40,7 +41,9 @@ def screening_new(request, patient_pk):
     if request.method == "POST":
         submission = ScreeningSubmission(patient, request.POST)
         if submission.is_valid() and (screening := submission.save(request.user)):
-            messages.success(request, f"Screening saved: {screening.get_outcome_display().lower()}.")
+            messages.success(
+                request, gettext("Screening saved: %(outcome)s.") % {"outcome": screening.get_outcome_display().lower()}
+            )
             return redirect(screening)
     else:
         # Screening for a plan: its page sends what must be covered (?areas=&ingredients=&indication=).
@@ -59,7 +62,8 @@ def screening_evaluate(request, patient_pk):
     patient = load_or_404(request, Patient.objects.all(), pk=patient_pk)
     submission = ScreeningSubmission(patient, request.POST, saving=False)
     submission.is_valid()
-    return render(request, "screening/_findings.html", submission.context())
+    # `live`: the summary bar above the answers comes along (an out-of-band swap).
+    return render(request, "screening/_findings.html", {**submission.context(), "live": True})
 
 
 @allow(Role.PRACTITIONER, record=True)
@@ -80,7 +84,9 @@ def screening_detail(request, pk):
             "status": status,
             "is_newest": is_newest,
             "answer_labels": _answer_labels(screening.answers, kb),
-            "area_labels": {code: info.label for (kind, code), info in kb.terms.items() if kind == "area"},
+            "area_labels": {
+                code: bilingual.text(info, "label") for (kind, code), info in kb.terms.items() if kind == "area"
+            },
             "prescriber_decisions": prescriber_decisions(screening)
             if screening.kind == ScreeningKind.CONSULTATION
             else [],
@@ -90,19 +96,27 @@ def screening_detail(request, pk):
     )
 
 
+# How the Answers panel names the list an unlisted answer was typed in.
+UNLISTED_HEADINGS = {
+    "conditions": lambda: pgettext("unlisted answer typed among", "condition"),
+    "medications": lambda: pgettext("unlisted answer typed among", "medication"),
+    "allergies": lambda: pgettext("unlisted answer typed among", "allergy"),
+}
+
+
 def _answer_labels(answers, kb):
     def labels(name, kinds):
         found = []
         for code in answers.get(name, []):
             info = next((kb.terms[(k, code)] for k in kinds if (k, code) in kb.terms), None)
-            found.append(info.label if info else code)
+            found.append(bilingual.text(info, "label") if info else code)
         return found
 
     return {
         **{name: labels(name, kinds) for name, kinds in engine.LIST_FIELDS.items()},
         "indication": _indication(answers, kb),
         "unlisted": [
-            (engine.UNLISTED_SINGULAR[name], texts) for name, texts in answers.get("unlisted", {}).items() if texts
+            (UNLISTED_HEADINGS[name](), texts) for name, texts in answers.get("unlisted", {}).items() if texts
         ],
     }
 
@@ -112,7 +126,7 @@ def _indication(answers, kb):
     if not code:
         return ""
     info = kb.terms.get(("indication", code))
-    return info.label if info else code
+    return bilingual.text(info, "label") if info else code
 
 
 @allow(Role.PRACTITIONER, record=True)
@@ -144,7 +158,10 @@ def prescriber_decision(request, pk, medication):
         except ValidationError as error:
             add_form_errors(form, error)
         else:
-            messages.success(request, f"The prescriber's decision on {question.label} is recorded.")
+            messages.success(
+                request,
+                gettext("The prescriber's decision on %(medicine)s is recorded.") % {"medicine": question.label},
+            )
             return redirect(back)
     return render(
         request,

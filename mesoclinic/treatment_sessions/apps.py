@@ -10,12 +10,14 @@ class TreatmentSessionsConfig(AppConfig):
     def ready(self):
         # Imports here, not at the top: models and signals need the app registry ready.
         from mesoclinic.core.audit import track
+        from mesoclinic.core.setup_views import register_closing_guard
         from mesoclinic.plans.signals import plan_ended
 
         from . import tasks  # noqa: F401  (registers the reminder tasks in every process, so
 
         # a task queued by name runs eagerly when CELERY_TASK_ALWAYS_EAGER says so)
         from .models import Addendum, Chart, SessionPhoto, SessionSeries, TreatmentSession
+        from .scheduling.closures import closing_guard
         from .scheduling.services import cancel_remaining_for_plan
 
         track(SessionSeries)
@@ -23,6 +25,8 @@ class TreatmentSessionsConfig(AppConfig):
         track(Chart)
         track(Addendum)
         track(SessionPhoto, exclude_fields=["image"])
+        # Closing days that have sessions booked (clinic setup, in core) asks what to do with them.
+        register_closing_guard(closing_guard)
         # A plan that ends takes its sessions still to come off the calendar, in its transaction.
         plan_ended.connect(
             lambda sender, plan, by, reason, **kwargs: cancel_remaining_for_plan(plan=plan, by=by, reason=reason),

@@ -14,16 +14,18 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from mesoclinic.core.audit import PatientDataMixin
 from mesoclinic.plans.models import Technique
 
 
 class SessionStatus(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    NO_SHOW = "no_show", "No-show"
+    SCHEDULED = "scheduled", _("Scheduled")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_SHOW = "no_show", _("No-show")
 
 
 # Cancelled sessions free their slot; every other status keeps it.
@@ -147,9 +149,9 @@ class ChartLockedError(Exception):
 
 
 class Anaesthetic(models.TextChoices):
-    NONE = "none", "None"
-    TOPICAL = "topical", "Topical anaesthetic cream"
-    IN_COCKTAIL = "in_cocktail", "Local anaesthetic in the cocktail"
+    NONE = "none", _("None")
+    TOPICAL = "topical", _("Topical anaesthetic cream")
+    IN_COCKTAIL = "in_cocktail", _("Local anaesthetic in the cocktail")
 
 
 class Chart(PatientDataMixin, models.Model):
@@ -245,6 +247,9 @@ class AdverseEventType(models.Model):
     code = models.SlugField(primary_key=True, max_length=40)
     label = models.CharField(max_length=80)
     description = models.TextField(blank=True)
+    # For Turkish-speaking staff (screening.bilingual.text picks the language; blank: the English).
+    label_tr = models.CharField("label (Turkish)", max_length=80, blank=True)
+    description_tr = models.TextField("description (Turkish)", blank=True)
     follow_up_days = models.PositiveSmallIntegerField(default=2, help_text="When to follow up by default.")
     position = models.PositiveSmallIntegerField(default=100)
     sources = models.JSONField()
@@ -257,9 +262,9 @@ class AdverseEventType(models.Model):
 
 
 class AdverseSeverity(models.TextChoices):
-    MILD = "mild", "Mild"
-    MODERATE = "moderate", "Moderate"
-    SEVERE = "severe", "Severe"
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    SEVERE = "severe", _("Severe")
 
 
 class AdverseEvent(LockedWithChart):
@@ -306,8 +311,8 @@ class Addendum(models.Model):
 
 
 class PhotoKind(models.TextChoices):
-    BEFORE = "before", "Before"
-    AFTER = "after", "After"
+    BEFORE = "before", pgettext_lazy("photos before the treatment", "Before")
+    AFTER = "after", pgettext_lazy("photos after the treatment", "After")
 
 
 def photo_path(instance, filename):
@@ -343,6 +348,7 @@ class ReminderKind(models.TextChoices):
     APPOINTMENT = "appointment", "Appointment reminder"
     FOLLOW_UP = "follow_up", "Follow-up after the session"
     AFTERCARE = "aftercare", "Aftercare sheet"
+    CHANGE = "change", "Appointment moved or cancelled"
 
 
 class ReminderStatus(models.TextChoices):
@@ -350,6 +356,11 @@ class ReminderStatus(models.TextChoices):
     SENT = "sent", "Sent"
     CANCELLED = "cancelled", "Cancelled"
     FAILED = "failed", "Not sent"
+
+
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "Text message"
 
 
 class Reminder(PatientDataMixin, models.Model):
@@ -369,7 +380,10 @@ class Reminder(PatientDataMixin, models.Model):
     status = models.CharField(max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
     details = models.JSONField(default=dict, blank=True, help_text="What the message needs: the hold, a link...")
     subject = models.CharField(max_length=200, blank=True)
-    recipient = models.EmailField(blank=True)
+    # One row per channel: a reminder the patient takes by email and SMS is two rows (the SMS
+    # row's key is the email row's and "+sms"), each locked, sent and marked on its own.
+    channel = models.CharField(max_length=5, choices=ReminderChannel.choices, default=ReminderChannel.EMAIL)
+    recipient = models.CharField(max_length=254, blank=True, help_text="The email address or phone it went to.")
     enqueued_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -2,6 +2,9 @@
 
 import datetime
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
 from mesoclinic.core.models import AuditEntry
 from mesoclinic.core.selectors import wall_clock
 
@@ -16,16 +19,6 @@ def sessions_of_patient(patient):
         .prefetch_related("chart__products_used__lot__product", "chart__adverse_events__type")
         .order_by("starts_at")
     )
-
-
-def open_follow_ups(sessions, today):
-    """Adverse events whose follow-up date has not passed, soonest first."""
-    events = []
-    for session in sessions:
-        chart = getattr(session, "chart", None) if hasattr(session, "chart") else None
-        if chart is not None:
-            events += [e for e in chart.adverse_events.all() if e.follow_up_on and e.follow_up_on >= today]
-    return sorted(events, key=lambda e: e.follow_up_on)
 
 
 # --- A session's history ----------------------------------------------------------------------
@@ -49,7 +42,7 @@ def session_history(session, zone):
     rows = []
     for entry in entries:
         if entry.action == AuditEntry.Action.CREATE:
-            lines = ["Booked"]
+            lines = [_("Booked")]
         else:
             changes = sorted((entry.changes or {}).items(), key=lambda item: FIELD_ORDER.get(item[0], 50))
             lines = [line for field, (old, new) in changes if (line := _change_line(field, old, new, zone))]
@@ -62,13 +55,14 @@ def _change_line(field, old, new, zone):
     if field in SILENT_FIELDS:
         return ""
     if field == "starts_at":
-        return f"Moved from {_local(old, zone)} to {_local(new, zone)}"
+        return _("Moved from %(old)s to %(new)s") % {"old": _local(old, zone), "new": _local(new, zone)}
     if field in ("recheck", "day_check"):
-        return "Re-check recorded"
+        return _("Re-check recorded")
     if field == "change_note":
-        return f"Note: {new}" if new else ""  # the note says what this change was; the one before is history
+        # The note says what this change was; the one before is history.
+        return _("Note: %(note)s") % {"note": new} if new else ""
     if field == "status":
-        return f"Status: {_status_label(old)} → {_status_label(new)}"
+        return _("Status: %(old)s → %(new)s") % {"old": _status_label(old), "new": _status_label(new)}
     return f"{field.replace('_', ' ').capitalize()}: {old or '—'} → {new or '—'}"
 
 
@@ -84,4 +78,4 @@ def _local(value, zone):
         return value
     if moment.tzinfo is None:  # django-auditlog stores aware times as naive UTC
         moment = moment.replace(tzinfo=datetime.UTC)
-    return wall_clock(moment, zone).strftime("%a %d %b %H:%M")
+    return date_format(wall_clock(moment, zone), "D d M H:i")

@@ -14,7 +14,13 @@ import datetime
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from mesoclinic.core.selectors import clinic_today
+from mesoclinic.screening.bilingual import active_language, text
 from mesoclinic.screening.selectors import ScreeningStanding, preparation, screening_standing, screening_standings
 
 from .models import AdverseEvent
@@ -23,10 +29,10 @@ from .models import AdverseEvent
 # follow-up missed on its day must still show the next time anyone opens the patient.
 FOLLOW_UP_OPEN_FOR = datetime.timedelta(days=14)
 
-NOT_ACTIVE = "Only an active plan can be booked: its screening and consent come first."
-ARCHIVED = "This patient's record is archived: nothing can be booked on it."
+NOT_ACTIVE = gettext_lazy("Only an active plan can be booked: its screening and consent come first.")
+ARCHIVED = gettext_lazy("This patient's record is archived: nothing can be booked on it.")
 # Said to the clinic admin too, so it names no clinical reason.
-ON_HOLD = (
+ON_HOLD = gettext_lazy(
     "Treatment is on hold: the practitioner deferred it at the patient's latest screening. "
     "No sessions can be booked until the patient is screened again."
 )
@@ -53,11 +59,11 @@ class ClinicalStatus:
         active, and a deferral on the patient's newest screening stops booking, even for a
         plan activated before it, until a newer screening lifts it."""
         if getattr(self.patient, "is_archived", False):
-            return ARCHIVED
+            return str(ARCHIVED)
         if not plan.is_active:
-            return NOT_ACTIVE
+            return str(NOT_ACTIVE)
         if self.booking_on_hold:
-            return ON_HOLD
+            return str(ON_HOLD)
         return ""
 
     @cached_property
@@ -73,13 +79,24 @@ class ClinicalStatus:
         found = []
         standing = self.screening
         if standing.defers:
-            found.append(("danger", f"Treatment deferred since {standing.deferred_since:%d %b}"))
+            since = date_format(timezone.localtime(standing.deferred_since), "j M")
+            found.append(("danger", _("Treatment deferred since %(day)s") % {"day": since}))
         if standing.screening is None:
-            found.append(("danger", "Screening missing"))
+            found.append(("danger", _("Screening missing")))
         elif not standing.is_current:
-            found.append(("danger", "Screening lapsed"))
-        found += [("warning", f"Follow-up due: {event.type.label.lower()}") for event in self.due_follow_ups]
+            found.append(("danger", _("Screening lapsed")))
+        found += [
+            ("warning", _("Follow-up due: %(event)s") % {"event": _lower(text(event.type, "label"))})
+            for event in self.due_follow_ups
+        ]
         return found
+
+
+def _lower(words):
+    """Lower case as the reader's language has it: Turkish "I" is "ı" and "İ" is "i"."""
+    if active_language() == "tr":
+        words = words.replace("I", "ı").replace("İ", "i")
+    return words.lower()
 
 
 def _open_follow_ups(patient_ids, today):

@@ -10,7 +10,6 @@ from mesoclinic.core.selectors import clinic_zone, wall_clock
 
 from .photos.forms import PhotoUploadForm
 from .photos.selectors import session_photos
-from .scheduling.forms import CancelForm, MoveForm
 from .scheduling.views import SESSIONS
 from .selectors import session_history
 from .session_day.forms import AddendumForm
@@ -27,8 +26,6 @@ def session_detail(request, pk):
         "patient": session.patient,
         "local_start": wall_clock(session.starts_at, zone),
         "local_end": wall_clock(session.ends_at, zone),
-        "move_form": MoveForm(initial={"new_start": wall_clock(session.starts_at, zone)}),
-        "cancel_form": CancelForm(),
         "history": session_history(session, zone),
         "siblings": session.plan.sessions.select_related("room", "practitioner").order_by("sequence", "starts_at"),
         "zone": zone,

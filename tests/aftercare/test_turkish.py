@@ -15,21 +15,27 @@ TURKISH_DAYS = ("Pazartesi", "Salı", "Çarşamba", "Perşembe", "Cuma", "Cumart
 
 
 def po_entries():
-    """(msgid, msgstr, flags) of the catalogue, read without extra dependencies."""
-    entries, current, field, flags = [], {"msgid": "", "msgstr": ""}, None, ""
+    """(msgid, msgstr, flags) of the catalogue, read without extra dependencies. A plural
+    entry gives two: the singular with msgstr[0], the plural with msgstr[1]."""
+    entries, current, field, flags = [], {}, None, ""
     for line in [*PO.read_text().splitlines(), ""]:
         if line.startswith("#,"):
             flags = line
-        elif line.startswith("msgid "):
-            current, field = {"msgid": "", "msgstr": "", "flags": flags}, "msgid"
-            current["msgid"] = _unquote(line[6:])
-        elif line.startswith("msgstr "):
-            field = "msgstr"
-            current["msgstr"] = _unquote(line[7:])
+        elif line.startswith(("msgid ", "msgid_plural ", "msgstr ", "msgstr[")):
+            field, _, rest = line.partition(" ")
+            if field == "msgid":
+                current = {"flags": flags}
+            current[field] = _unquote(rest)
         elif line.startswith('"') and field:
             current[field] += _unquote(line)
         elif not line.strip() and field:
-            entries.append(current)
+            if "msgid_plural" in current:
+                entries.append({"msgid": current["msgid"], "msgstr": current.get("msgstr[0]", ""), "flags": flags})
+                entries.append(
+                    {"msgid": current["msgid_plural"], "msgstr": current.get("msgstr[1]", ""), "flags": flags}
+                )
+            else:
+                entries.append({"msgid": current["msgid"], "msgstr": current.get("msgstr", ""), "flags": flags})
             field, flags = None, ""
     return [e for e in entries if e["msgid"]]
 

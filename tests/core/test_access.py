@@ -52,7 +52,7 @@ def test_scheduler_sees_contact_details_but_not_clinical_notes(sam_client, patie
     patient.notes = "Allergic to lidocaine; anxious about needles."
     patient.save()
     page = sam_client.get(reverse("desk:patient", args=[patient.pk])).content.decode()
-    assert patient.phone in page
+    assert patient.phone_display in page  # shown formatted, stored as E.164
     assert "lidocaine" not in page
     form = sam_client.get(reverse("patients:edit", args=[patient.pk])).content.decode()
     assert "lidocaine" not in form

@@ -56,7 +56,7 @@ def test_changing_a_patient_records_the_old_and_new_values(sam_client, sam, pati
     sam_client.post(reverse("patients:edit", args=[patient.pk]), data)
     entry = AuditEntry.objects.for_patient(patient.pk).get(action=AuditEntry.Action.UPDATE)
     assert entry.actor == sam
-    assert entry.changes["phone"][1] == "05321234567"
+    assert entry.changes["phone"][1] == "+905321234567"  # as stored: E.164
     assert "phone" in entry.what
 
 
@@ -243,7 +243,15 @@ def test_a_draft_charts_rows_are_recorded_with_what_they_were_and_became(draft_c
     before, after = second.changes["adverse events"]
     assert before == [] and after[0].startswith("bruising (mild)") and after[0].endswith("small, left cheek")
     assert second.changes["measurements"] == [[], ["Wrinkle depth: 1.20 mm"]]
-    assert second.what == "Changed chart: adverse events, areas, measurements"
+    # 2.5 ml injected from a 2 ml lot: saved, and the warning it was saved with is recorded.
+    assert second.changes["warnings"] == [
+        [],
+        [
+            "2.5 ml injected in the areas, but the charted products supply only 2 ml: "
+            "chart the missing lot or check the volumes."
+        ],
+    ]
+    assert second.what == "Changed chart: adverse events, areas, measurements, warnings"
 
 
 def test_saving_a_draft_chart_unchanged_adds_no_row_entry(draft_chart, alice):

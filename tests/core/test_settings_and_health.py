@@ -240,7 +240,7 @@ def test_collectstatic_with_the_manifest_processes_pdf_css_and_its_fonts(setting
     paths = json.loads((root / "staticfiles.json").read_text())["paths"]
     collected_css = (root / paths["css/pdf.css"]).read_text()
     fonts = re.findall(r'url\("([^"]+)"\)', collected_css)
-    assert len(fonts) == 4
+    assert len(fonts) == (Path(settings.BASE_DIR) / "static" / "css" / "pdf.css").read_text().count("url(")
     for font in fonts:
         assert (root / "css" / font).resolve().is_file(), font
         assert font.startswith("../vendor/noto-sans/") and re.search(r"\.[0-9a-f]{12}\.woff2$", font)  # hashed

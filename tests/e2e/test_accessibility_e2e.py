@@ -627,7 +627,7 @@ def test_keyboard_only_sign_in_and_a_new_patient(page, screenshot, alice):
     expect(page.get_by_role("heading", name="Leyla Korkmaz", level=1)).to_be_visible()
     patient = Patient.objects.get(family_name="Korkmaz")
     assert (patient.given_name, patient.date_of_birth, patient.sex) == ("Leyla", datetime.date(1990, 5, 17), "female")
-    assert patient.phone == "05321234567"
+    assert patient.phone == "+905321234567"  # stored as E.164 (patients.phones)
 
 
 def test_keyboard_only_screening_with_a_warning_acknowledged(page, screenshot, alice):

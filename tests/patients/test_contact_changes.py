@@ -60,14 +60,14 @@ def test_a_changed_email_is_announced_to_the_old_address(sam_client, ayla, eager
     assert "&#x27;" not in notice.body and "&amp;" not in notice.body
 
 
-def test_a_changed_phone_is_announced_by_email_saying_no_text_can_be_sent(
+def test_a_changed_phone_is_announced_by_email_not_by_a_text_to_the_new_number(
     sam_client, ayla, eager, django_capture_on_commit_callbacks
 ):
     _edit(sam_client, ayla, django_capture_on_commit_callbacks, phone="0533 999 88 77")
     [notice] = mail.outbox
     assert notice.to == ["ayla@old.example"]
     assert "phone number in your record" in notice.body
-    assert "cannot send text messages" in notice.body
+    assert "not by a text message to the new number" in notice.body
     assert "999" not in notice.body
 
 
@@ -82,7 +82,7 @@ def test_a_turkish_patient_is_told_in_turkish(sam_client, clinic, eager, django_
     patient = PatientFactory(given_name="Ayşe", email="ayse@old.example", preferred_language="tr")
     _edit(sam_client, patient, django_capture_on_commit_callbacks, email="ayse@new.example")
     [notice] = mail.outbox
-    assert notice.body.startswith("Sayın Ayşe,")
+    assert notice.body.startswith(f"Sayın Ayşe {patient.family_name},")  # the full name, as Turkish addresses
     assert "e-posta adresiniz değiştirildi" in notice.body
 
 

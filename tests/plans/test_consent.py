@@ -116,6 +116,7 @@ def test_the_signed_consent_prints_as_a_pdf(alice_client, alice, hair_plan):
             "signed_name": hair_plan.patient.display_name,
             "confirmed": "on",
             "photo_consent": "yes",
+            "signature": png_data_url(),
         },
     )
     consent = Consent.objects.get()
@@ -137,6 +138,7 @@ def test_the_consent_service_refuses_a_document_other_than_the_one_shown(hair_pl
         "confirmed": True,
         "photo_consent": False,
         "witnessed_by": alice,
+        "signature": png_data_url(),
     }
     with pytest.raises(ValidationError, match="The plan changed while the document was open"):
         services.consent_sign(

@@ -6,6 +6,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from mesoclinic.plans import services
+from mesoclinic.plans.demo import demo_signature
 from mesoclinic.plans.models import Consent, PlanStatus
 from tests.builders import consented, covering, screened
 
@@ -24,6 +25,7 @@ def consent_post(client, plan, fingerprint):
             "confirmed": "on",
             "photo_consent": "no",
             "document_sha256": fingerprint,
+            "signature": demo_signature(),
         },
     )
 

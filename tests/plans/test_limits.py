@@ -47,6 +47,7 @@ def test_facial_depth_over_1_5_mm_is_flagged():
     assert "depth_mm" not in flags(areas=["face"], depth_mm=Decimal("1.5"))
 
 
+@pytest.mark.django_db  # names the areas it flags (the knowledge base)
 def test_fat_dissolving_injections_under_the_chin_are_exempt_from_the_facial_depth_cap():
     chin = flags(areas=["submental"], depth_mm=Decimal("3.0"), ingredients=["deoxycholate"])
     assert "depth_mm" not in chin  # they go into the fat (prep-2023, basaksehir-2025)
@@ -72,9 +73,12 @@ def test_sessions_and_minutes_outside_the_protocol_are_flagged():
     assert "usual 30-60" in flags(session_minutes=90)["session_minutes"]
 
 
-def test_an_unusual_technique_area_or_ingredient_is_flagged():
-    found = flags(technique="mesogun", areas=["scalp"], ingredients=["biotin"])
+@pytest.mark.django_db
+def test_an_unusual_technique_area_or_ingredient_is_flagged_in_words_not_codes():
+    found = flags(technique="mesogun", areas=["scalp"], ingredients=["biotin", "amino_acids"])
     assert set(found) == {"technique", "areas", "ingredients"}
+    assert found["ingredients"].startswith("Not usual ingredients for this indication: ")
+    assert "amino acids" in found["ingredients"].lower() and "amino_acids" not in found["ingredients"]
 
 
 def test_intervals_follow_the_phases_and_repeat_the_last():

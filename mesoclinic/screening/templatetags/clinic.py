@@ -7,21 +7,24 @@ from html import escape
 
 from django import template
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
-from mesoclinic.screening.instructions import sentence_name
+from mesoclinic.screening.instructions import sentence_name, translate_substance
 from mesoclinic.screening.models import Outcome, OverrideReason
 
 register = template.Library()
 
+# Badge words are translated, never left to CSS: an uppercased English word under lang="tr"
+# reads "CRİTİCAL" (the Turkish dotted capital İ).
 SEVERITY = {
-    "critical": ("Critical", "bi-x-octagon-fill"),
-    "warning": ("Warning", "bi-exclamation-triangle-fill"),
-    "info": ("Preparation", "bi-info-circle-fill"),
+    "critical": (pgettext_lazy("finding severity", "Critical"), "bi-x-octagon-fill"),
+    "warning": (pgettext_lazy("finding severity", "Warning"), "bi-exclamation-triangle-fill"),
+    "info": (pgettext_lazy("finding severity", "Preparation"), "bi-info-circle-fill"),
 }
 VERDICT = {
-    "defer": ("Defer treatment", "bi-x-octagon-fill"),
-    "caution": ("Caution", "bi-exclamation-triangle-fill"),
-    "clear": ("Clear", "bi-check-circle-fill"),
+    "defer": (pgettext_lazy("screening verdict", "Defer treatment"), "bi-x-octagon-fill"),
+    "caution": (pgettext_lazy("screening verdict", "Caution"), "bi-exclamation-triangle-fill"),
+    "clear": (pgettext_lazy("screening verdict", "Clear"), "bi-check-circle-fill"),
 }
 OUTCOME_CSS = {
     Outcome.CLEAR: "clear",
@@ -67,13 +70,14 @@ def iso_date(value):
 
 @register.filter
 def hold_duration(hours):
-    """168 -> '7 days', 24 -> '24 hours', 36 -> '36 hours'."""
+    """168 -> '7 days', 24 -> '24 hours', 36 -> '36 hours' (in the reader's language)."""
     if hours is None:
         return ""
     hours = int(hours)
     if hours >= 48 and hours % 24 == 0:
-        return f"{hours // 24} days"
-    return f"{hours} hour" if hours == 1 else f"{hours} hours"
+        days = hours // 24
+        return ngettext("%(count)s day", "%(count)s days", days) % {"count": days}
+    return ngettext("%(count)s hour", "%(count)s hours", hours) % {"count": hours}
 
 
 @register.filter
@@ -118,8 +122,8 @@ def override_reason(code):
 
 
 OVERRIDE_CONDITIONS = {
-    "specialist_clearance": "with a specialist's clearance on file (who, when, what it says)",
-    "site_excluded": "when the planned areas exclude the affected site (name it)",
+    "specialist_clearance": gettext_lazy("with a specialist's clearance on file (who, when, what it says)"),
+    "site_excluded": gettext_lazy("when the planned areas exclude the affected site (name it)"),
 }
 
 
@@ -133,6 +137,12 @@ def override_condition(code):
 def patient_name(label):
     """A medicine's name as a sentence carries it: 'aspirin (ask what for)' -> 'aspirin'."""
     return sentence_name(label)
+
+
+@register.filter
+def substance_words(text):
+    """What an instruction is about in the reader's language ('alcohol' -> 'alkol'); drug names stay."""
+    return translate_substance(text) if text else ""
 
 
 @register.filter

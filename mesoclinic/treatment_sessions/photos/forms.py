@@ -1,6 +1,8 @@
 """The photo upload form: several files at once; Pillow checks each in the service."""
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.treatment_sessions.models import PhotoKind
 
@@ -29,28 +31,27 @@ class MultipleImageField(forms.FileField):
 
 
 class PhotoUploadForm(forms.Form):
-    kind = forms.ChoiceField(label="Taken", choices=PhotoKind.choices, widget=forms.RadioSelect)
+    kind = forms.ChoiceField(label=_("Taken"), choices=PhotoKind.choices, widget=forms.RadioSelect)
     images = MultipleImageField(
-        label="Photos",
+        label=_("Photos"),
         help_text="",
-        error_messages={"required": "Choose at least one photo."},
+        error_messages={"required": _("Choose at least one photo.")},
     )
     caption = forms.CharField(
-        label="Caption",
+        label=_("Caption"),
         max_length=120,
         required=False,
-        help_text="Optional, e.g. the area and the angle: “left thigh, side view”.",
+        help_text=_("Optional, e.g. the area and the angle: “left thigh, side view”."),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["images"].help_text = (
-            f"{accepted_label()}; up to {max_megabytes()} each, up to {MAX_FILES} at once. "
-            "Location and camera details are removed."
-        )
+        self.fields["images"].help_text = gettext(
+            "%(formats)s; up to %(size)s each, up to %(count)d at once. Location and camera details are removed."
+        ) % {"formats": accepted_label(), "size": max_megabytes(), "count": MAX_FILES}
 
     def clean_images(self):
         files = self.cleaned_data["images"]
         if len(files) > MAX_FILES:
-            raise forms.ValidationError(f"Upload at most {MAX_FILES} photos at once.")
+            raise forms.ValidationError(gettext("Upload at most %(count)d photos at once.") % {"count": MAX_FILES})
         return files

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image
 
 from mesoclinic.core.selectors import current_clinic
@@ -17,10 +19,12 @@ MAX_PIXELS = 40_000_000  # about 40 megapixels; more is refused as a decompressi
 JPEG_QUALITY = 90
 MAX_FILES = 12
 THUMBNAIL_SIZE = (480, 480)
-NO_PHOTO_CONSENT = "The patient has not agreed to photos."
+NO_PHOTO_CONSENT = gettext_lazy("The patient has not agreed to photos.")
 CLOSED_SESSION = {
-    SessionStatus.CANCELLED: "This session was cancelled; photos belong to sessions that take place.",
-    SessionStatus.NO_SHOW: "The patient did not come to this session; photos belong to sessions that take place.",
+    SessionStatus.CANCELLED: gettext_lazy("This session was cancelled; photos belong to sessions that take place."),
+    SessionStatus.NO_SHOW: gettext_lazy(
+        "The patient did not come to this session; photos belong to sessions that take place."
+    ),
 }
 
 
@@ -33,12 +37,14 @@ def accepted_formats():
 def accepted_label():
     names = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "HEIC"}
     labels = [names[name] for name in accepted_formats()]
-    return ", ".join(labels[:-1]) + " or " + labels[-1] if len(labels) > 1 else labels[0]
+    if len(labels) == 1:
+        return labels[0]
+    return _("%(formats)s or %(last)s") % {"formats": ", ".join(labels[:-1]), "last": labels[-1]}
 
 
 def max_megabytes():
     size = settings.MESOCLINIC_PHOTO_MAX_BYTES / (1024 * 1024)
-    return f"{size:g} MB"
+    return _("%(size)s MB") % {"size": f"{size:g}"}
 
 
 def photos_refusal(session):

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.translation import gettext as _
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from mesoclinic.plans.selectors import current_consent
@@ -48,12 +49,14 @@ class CleanImage:
 
 def clean_image(upload) -> CleanImage:
     """The upload as a new metadata-free sRGB JPEG, or ValidationError saying what is wrong."""
-    name = getattr(upload, "name", "") or "The photo"
+    name = getattr(upload, "name", "") or _("The photo")
     limit = settings.MESOCLINIC_PHOTO_MAX_BYTES
     if upload.size is not None and upload.size > limit:
-        raise ValidationError(f"{name} is larger than the {max_megabytes()} limit for a photo.")
+        raise ValidationError(
+            _("%(name)s is larger than the %(limit)s limit for a photo.") % {"name": name, "limit": max_megabytes()}
+        )
     formats = accepted_formats()
-    unreadable = f"{name} could not be read as a {accepted_label()} image."
+    unreadable = _("%(name)s could not be read as a %(formats)s image.") % {"name": name, "formats": accepted_label()}
     try:
         upload.seek(0)
         with Image.open(upload, formats=formats) as probe:
@@ -72,7 +75,10 @@ def clean_image(upload) -> CleanImage:
 
 
 def _too_many_pixels(name):
-    return f"{name} has too many pixels (more than {MAX_PIXELS // 1_000_000} megapixels); export it smaller."
+    return _("%(name)s has too many pixels (more than %(megapixels)d megapixels); export it smaller.") % {
+        "name": name,
+        "megapixels": MAX_PIXELS // 1_000_000,
+    }
 
 
 def _check_pixels(image, name):
@@ -123,16 +129,16 @@ def _to_srgb(image, icc):
 def photos_upload(*, session, files, kind, caption="", by) -> list[SessionPhoto]:
     """Store `files` as `kind` photos of `session`: all of them, or none (ValidationError)."""
     if kind not in PhotoKind.values:
-        raise ValidationError({"kind": "Choose before or after."})
+        raise ValidationError({"kind": _("Choose before or after.")})
     if not files:
-        raise ValidationError({"images": "Choose at least one photo."})
+        raise ValidationError({"images": _("Choose at least one photo.")})
     if len(files) > MAX_FILES:
-        raise ValidationError({"images": f"Upload at most {MAX_FILES} photos at once."})
+        raise ValidationError({"images": _("Upload at most %(count)d photos at once.") % {"count": MAX_FILES}})
     if session.status in CLOSED_SESSION:
         raise ValidationError(CLOSED_SESSION[session.status])
     caption = (caption or "").strip()
     if len(caption) > 120:
-        raise ValidationError({"caption": "Keep the caption under 120 characters."})
+        raise ValidationError({"caption": _("Keep the caption under 120 characters.")})
     if photos_refusal(session):
         raise ValidationError(NO_PHOTO_CONSENT)
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from mesoclinic.core import params
@@ -52,7 +53,9 @@ def photo_upload(request, pk):
             add_form_errors(form, error)
         else:
             count = len(added)
-            messages.success(request, f"Added {count} photo{'s' if count != 1 else ''}.")
+            messages.success(
+                request, ngettext("Added {count} photo.", "Added {count} photos.", count).format(count=count)
+            )
             return redirect(reverse("treatment_sessions:session", args=[session.pk]) + "#photos")
     context = session_photos(session, request.user)
     record_view(request, session.patient, f"photos of session {session.sequence}", obj=session)

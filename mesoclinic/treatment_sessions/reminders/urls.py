@@ -6,4 +6,5 @@ app_name = "reminders"
 
 urlpatterns = [
     path("outbox/", views.outbox_page, name="outbox"),
+    path("outbox/<int:pk>/", views.outbox_message, name="message"),
 ]

@@ -1,26 +1,111 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext
 
-from mesoclinic.core import params
-from mesoclinic.core.audit import record_list_view
-from mesoclinic.core.permissions import STAFF, allow
-from mesoclinic.treatment_sessions.models import ReminderStatus
+from mesoclinic.core import params, sms
+from mesoclinic.core.audit import record_list_view, record_view
+from mesoclinic.core.permissions import STAFF, allow, load_or_404
+from mesoclinic.treatment_sessions.models import ReminderChannel, ReminderKind, ReminderStatus
 
-from .selectors import outbox
+from . import delivery, services
+from .channels import address, sms_number
+from .selectors import HISTORY, due_reminders, previewable, reminder_history, status_counts
+
+PER_PAGE = 50
+DUE_SHOWN = 20  # on the unfiltered outbox, the next ones; "Due" lists them all
 
 
 @allow(*STAFF)
 def outbox_page(request):
-    """Reminders and follow-ups, sent and due. The clinic admin sees no clinical detail."""
+    """What goes next, the soonest first, and apart from it what was sent or not, the newest
+    first. The clinic admin sees no clinical detail."""
     status = params.choice(request, "status", ReminderStatus.values, "")
-    page = Paginator(outbox(status), 50).get_page(params.page(request))
-    # What patients are told to stop before a session: each one listed has it in their history.
+    counts = status_counts()
+    due = []
+    if status == ReminderStatus.PENDING:
+        listed, count = due_reminders(), counts[status]
+    else:
+        if not status:
+            due = list(due_reminders()[:DUE_SHOWN])
+        listed = reminder_history(status)
+        count = counts[status] if status else sum(counts[value] for value in HISTORY)
+    paginator = Paginator(listed, PER_PAGE)
+    paginator.count = count  # the counts by status already say how many: no second COUNT
+    page = paginator.get_page(params.page(request))
     page.object_list = list(page.object_list)
-    record_list_view(request, (reminder.patient for reminder in page.object_list), "outbox")
+    # What patients are told to stop before a session: each one listed has it in their history.
+    record_list_view(request, (reminder.patient for reminder in [*due, *page.object_list]), "outbox")
     context = {
         "page": page,
+        "due": due,
+        "more_due": counts[ReminderStatus.PENDING] - len(due),
         "status": status,
-        "statuses": ReminderStatus.choices,
+        "statuses": [(value, label, counts[value]) for value, label in ReminderStatus.choices],
+        "total": sum(counts.values()),
         "clinical": request.user.is_practitioner,
     }
     return render(request, "treatment_sessions/reminders/outbox.html", context)
+
+
+@allow(*STAFF, record=True)
+def outbox_message(request, pk):
+    """One message as the patient receives it; for one that was not sent, sending it again
+    (POST with the confirming button). A preparation reminder names the patient's medicines:
+    only a practitioner reads it."""
+    reminder = load_or_404(request, previewable(), pk=pk)
+    if request.method == "POST":
+        return _resend(request, reminder)
+    clinical = request.user.is_practitioner
+    # A text message never names a medicine (templates/sms/hold.txt): anyone on the staff may read it.
+    hidden = reminder.kind == ReminderKind.HOLD and not clinical and reminder.channel != ReminderChannel.SMS
+    gone = reminder.session_id is None and reminder.kind in delivery.SESSION_KINDS
+    by_sms = reminder.channel == ReminderChannel.SMS
+    message = None if gone or by_sms else delivery.compose(reminder, preview=True)
+    text_message = _text_message_preview(reminder) if by_sms and not gone else None
+    record_view(request, reminder.patient, "outbox message", obj=reminder)
+    context = {
+        "reminder": reminder,
+        "patient": reminder.patient,
+        "message": message,
+        "text_message": text_message,
+        "hidden": hidden,
+        "gone": gone,
+        "problem": services.resend_problem(reminder) if reminder.status == ReminderStatus.FAILED else "",
+    }
+    return render(request, "treatment_sessions/reminders/message.html", context)
+
+
+def _text_message_preview(reminder):
+    """The SMS as the patient gets it, with its length in parts; or why it cannot be sent."""
+    to = sms_number(reminder.patient.phone)
+    try:
+        body = delivery.compose_sms(reminder, preview=True)
+    except delivery.MessageTooLong as error:
+        return {"to": to, "problem": str(error)}
+    return {"to": to, "body": body, "parts": sms.parts(body), "encoding": sms.encoding(body), "length": len(body)}
+
+
+def _resend(request, reminder):
+    here = reverse("reminders:message", args=[reminder.pk])
+    if request.POST.get("confirm") != "resend":
+        messages.error(request, gettext("Nothing was sent: use the “Send again” button to confirm."))
+        return redirect(here)
+    try:
+        outcome = services.reminder_resend(reminder=reminder, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(here)
+    if outcome == services.QUEUED:
+        messages.success(
+            request,
+            gettext("Sending again to %(email)s: it goes within a minute.")
+            % {"email": address(reminder.patient, reminder.channel)},
+        )
+    elif outcome == services.ALREADY_QUEUED:
+        messages.info(request, gettext("Already queued to be sent again: nothing more to do."))
+    else:
+        messages.info(request, gettext("Already sent: nothing more to do."))
+    return redirect(reverse("reminders:outbox") + f"#reminder-{reminder.pk}")

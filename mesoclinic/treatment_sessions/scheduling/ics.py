@@ -6,7 +6,8 @@ and the patient's initials, never a diagnosis.
 
 import datetime
 
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from mesoclinic.core.selectors import current_clinic, wall_clock
@@ -43,14 +44,15 @@ def practitioner_feed(practitioner, sessions):
     clinic = current_clinic()
     zone = clinic.zone
     calendar = _calendar(f"{clinic.name}: {practitioner.display_name}")
-    for session in sessions:
-        calendar.add_component(
-            _event(
-                session,
-                zone,
-                f"Mesotherapy {session.sequence}/{session.plan.sessions_planned}: {_initials(session.patient)}",
-            )
-        )
+    # A calendar app fetches the feed signed out: it reads in the practitioner's own language.
+    with translation.override(practitioner.language or clinic.staff_language or None):
+        for session in sessions:
+            summary = _("Mesotherapy %(n)s/%(total)s: %(initials)s") % {
+                "n": session.sequence,
+                "total": session.plan.sessions_planned,
+                "initials": _initials(session.patient),
+            }
+            calendar.add_component(_event(session, zone, summary))
     calendar.add_missing_timezones()
     return calendar.to_ical()
 
@@ -58,14 +60,19 @@ def practitioner_feed(practitioner, sessions):
 def patient_series(patient, sessions):
     clinic = current_clinic()
     zone = clinic.zone
-    calendar = _calendar(f"{clinic.name}: your sessions")
-    for session in sessions:
-        description = f"{clinic.name}, {clinic.address}. Phone {clinic.phone}.".strip()
-        calendar.add_component(
-            _event(
-                session, zone, f"Mesotherapy session {session.sequence} of {session.plan.sessions_planned}", description
-            )
-        )
+    # The patient's file, in the patient's language (the staff member downloading it may read another).
+    with translation.override(patient.preferred_language or None):
+        calendar = _calendar(_("%(clinic)s: your sessions") % {"clinic": clinic.name})
+        for session in sessions:
+            description = (
+                _("%(clinic)s, %(address)s. Phone %(phone)s.")
+                % {"clinic": clinic.name, "address": clinic.address, "phone": clinic.phone}
+            ).strip()
+            summary = _("Mesotherapy session %(n)s of %(total)s") % {
+                "n": session.sequence,
+                "total": session.plan.sessions_planned,
+            }
+            calendar.add_component(_event(session, zone, summary, description))
     calendar.add_missing_timezones()
     return calendar.to_ical()
 

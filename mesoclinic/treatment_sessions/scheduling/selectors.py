@@ -4,14 +4,15 @@ import datetime
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from mesoclinic.core.models import Absence, Closure, OpeningHours, WorkingHours
-from mesoclinic.core.selectors import clinic_zone
+from mesoclinic.core.selectors import clinic_zone, wall_clock
 from mesoclinic.plans.models import Plan, PlanStatus
-from mesoclinic.treatment_sessions.models import OCCUPYING, TreatmentSession
+from mesoclinic.treatment_sessions.models import OCCUPYING, SessionStatus, TreatmentSession
 from mesoclinic.treatment_sessions.status import clinical_statuses
 
-from .slots import Availability, Busy
+from .slots import Availability, Busy, PlanSpacing
 
 MARGIN = datetime.timedelta(days=1)
 
@@ -23,9 +24,32 @@ def _ranges(rows):
     return by_day
 
 
-def availability_for(*, practitioner, room, patient, window_start, window_end, now=None, zone=None):
-    """Everything `scheduling` needs to judge slots in [window_start, window_end) for these three."""
+def spacing_bounds(plan):
+    """(fewest, most) days between two sessions of the plan: the protocol's, widened to a gap
+    the practitioner planned outside them (the plan builder flagged it and they kept it)."""
+    protocol = plan.protocol
+    gaps = [gap for gap in plan.intervals or () if isinstance(gap, int)]
+    return min([protocol.min_interval_days, *gaps]), max([protocol.max_interval_days, *gaps])
+
+
+def plan_spacing(plan, zone, now):
+    """The plan's live sessions by clinic day, for the spacing check of a booking or a move."""
+    fewest, most = spacing_bounds(plan)
+    rows = TreatmentSession.objects.filter(plan=plan, status__in=OCCUPYING).values_list(
+        "starts_at", "sequence", "id", "status"
+    )
+    sessions = [
+        (wall_clock(starts_at, zone).date(), sequence, pk, status != SessionStatus.SCHEDULED or starts_at < now)
+        for starts_at, sequence, pk, status in rows
+    ]
+    return PlanSpacing(fewest, most, sessions)
+
+
+def availability_for(*, practitioner, room, patient, window_start, window_end, now=None, zone=None, plan=None):
+    """Everything `scheduling` needs to judge slots in [window_start, window_end) for these three;
+    with `plan`, also the spacing between its sessions (one query more)."""
     zone = zone or clinic_zone()
+    now = now or timezone.now()
     start, end = window_start - MARGIN, window_end + MARGIN
     sessions = (
         TreatmentSession.objects.filter(status__in=OCCUPYING, starts_at__lt=end, ends_at__gt=start)
@@ -57,8 +81,9 @@ def availability_for(*, practitioner, room, patient, window_start, window_end, n
         ),
         practitioner=Busy.of(practitioner.display_name, mine),
         room=Busy.of(room.name, rooms),
-        patient=Busy.of("the patient", patients),
-        now=now or timezone.now(),
+        patient=Busy.of(pgettext("already booked", "the patient"), patients),
+        now=now,
+        spacing=plan_spacing(plan, zone, now) if plan is not None else None,
     )
 
 

@@ -20,25 +20,28 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, When
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext_lazy
+from django.utils.translation import gettext as _
 
 from mesoclinic.core.audit import acting_as
-from mesoclinic.core.models import Role
+from mesoclinic.core.models import Role, Room, User
 from mesoclinic.core.selectors import clinic_zone, wall_clock
 from mesoclinic.plans.models import Plan
 from mesoclinic.screening.engine import duration_words
 from mesoclinic.screening.instructions import too_late
 from mesoclinic.screening.selectors import patient_instructions
 from mesoclinic.treatment_sessions.models import OCCUPYING, SessionSeries, SessionStatus, TreatmentSession
-from mesoclinic.treatment_sessions.reminders.services import sync_reminders
+from mesoclinic.treatment_sessions.reminders.services import notify_changes, sync_reminders
 from mesoclinic.treatment_sessions.status import booking_refusal
 
 from . import slots
 from .selectors import availability_for, booked_count
 
 OVERLAP_CONSTRAINTS = {
-    "session_no_overlap_practitioner": "the practitioner",
-    "session_no_overlap_room": "the room",
-    "session_no_overlap_patient": "the patient",
+    "session_no_overlap_practitioner": pgettext_lazy("someone else booked", "the practitioner"),
+    "session_no_overlap_room": pgettext_lazy("someone else booked", "the room"),
+    "session_no_overlap_patient": pgettext_lazy("someone else booked", "the patient"),
 }
 
 
@@ -55,6 +58,16 @@ def _lock_plan(plan_or_pk):
         plan_or_pk.refresh_from_db()  # what the previous holder of the lock committed
         return plan_or_pk
     return locked
+
+
+def _lock_calendars(practitioners, rooms):
+    """Lock the practitioners' and rooms' rows, in one order (by id), until the transaction
+    ends: two bookings of one practitioner or room take turns, so the second sees the first's
+    session and says why, instead of both inserting and PostgreSQL's exclusion constraints
+    answering one of them "deadlock detected". Taken after the plan's lock (and a moved session's),
+    always in the same order: users, then rooms."""
+    list(User.objects.select_for_update().filter(pk__in={p.pk for p in practitioners}).order_by("pk").values_list("pk"))
+    list(Room.objects.select_for_update().filter(pk__in={r.pk for r in rooms}).order_by("pk").values_list("pk"))
 
 
 PARKED = 10_000  # added to a number while renumbering; no plan has that many sessions
@@ -108,7 +121,14 @@ def _conflict_from(error: IntegrityError):
     who = OVERLAP_CONSTRAINTS.get(name)
     if who is None:
         raise error
-    return SchedulingConflict(f"Someone else booked {who} at that time a moment ago. Check the times again.")
+    return SchedulingConflict(
+        _("Someone else booked %(who)s at that time a moment ago. Check the times again.") % {"who": who}
+    )
+
+
+def _session_problem(number, problem):
+    """'Session 3: the clinic is closed.': a problem of one session of a series."""
+    return _("Session %(number)s: %(problem)s") % {"number": number, "problem": problem}
 
 
 BOOKING_HORIZON_DAYS = 730  # two years: a session beyond is a mistyped year (2206 for 2026)
@@ -127,9 +147,12 @@ def horizon_problem(day, now=None):
     arithmetic of proposals and windows away from the ends of the calendar."""
     first, last = booking_horizon(now)
     if day < first:
-        return f"{day:%d %b %Y} is in the past."
+        return _("%(day)s is in the past.") % {"day": date_format(day, "d M Y")}
     if day > last:
-        return f"{day:%d %b %Y} is beyond the booking horizon ({last:%d %b %Y}, two years ahead); check the year."
+        return _("%(day)s is beyond the booking horizon (%(last)s, two years ahead); check the year.") % {
+            "day": date_format(day, "d M Y"),
+            "last": date_format(last, "d M Y"),
+        }
     return ""
 
 
@@ -148,7 +171,7 @@ def remaining_targets(plan, first_local, already=None):
     return dict(enumerate(slots.series_targets(first_local, intervals, count), start=already + 1))
 
 
-TOO_SOON = (
+TOO_SOON = gettext_lazy(
     "Less than {notice} before this session: the patient cannot finish preparing for it. "
     "The practitioner reviews it at the re-check; a later date avoids it."
 )
@@ -159,7 +182,9 @@ def minor_problem(patient, day):
     whatever the screening's planned date said. Not a clinical detail: the front desk has the
     date of birth."""
     if patient.age_on(day) < 18:
-        return f"The patient is under 18 on {day:%d %b %Y}: treatment is for adults only."
+        return _("The patient is under 18 on %(day)s: treatment is for adults only.") % {
+            "day": date_format(day, "d M Y")
+        }
     return ""
 
 
@@ -193,6 +218,7 @@ def series_proposal(*, plan, practitioner, room, first_local, chosen=None, now=N
         window_end=window_end,
         now=now,
         zone=zone,
+        plan=plan,
     )
     proposals = slots.propose_series(
         first=first_local,
@@ -214,6 +240,57 @@ def series_proposal(*, plan, practitioner, room, first_local, chosen=None, now=N
     return proposals
 
 
+def booking_defaults(plan, now=None):
+    """What the booking page starts from, so that a whole series is two clicks away: the plan's
+    practitioner, the room of the patient's last session (else the first room), and the first
+    free time that keeps the spacing from the plan's last session (else from tomorrow) and leaves
+    the patient time to prepare. The
+    clinic admin changes any of them; the proposal checks every session."""
+    zone = clinic_zone()
+    now = now or timezone.now()
+    practitioner = plan.created_by
+    if practitioner.role != Role.PRACTITIONER or not practitioner.is_active:
+        practitioner = User.objects.practitioners().order_by("last_name").first()
+    last = plan.sessions.filter(status__in=OCCUPYING).select_related("room").order_by("-starts_at").first()
+    last_room = last.room if last and last.room.is_active else None
+    room = last_room or Room.objects.filter(is_active=True).order_by("name").first()
+    if practitioner is None or room is None:
+        return {}
+    # From tomorrow, or later if the patient's preparation needs more notice (a week without
+    # ibuprofen): the first day after the longest lead time, so nothing proposed is too soon.
+    lead = max((i.hours_before or 0 for i in patient_instructions(plan.patient)), default=0)
+    tomorrow = wall_clock(now + datetime.timedelta(hours=lead), zone).date() + datetime.timedelta(days=1)
+    already = booked_count(plan)
+    if last is not None and already:
+        gap = plan.intervals[already - 1] if already - 1 < len(plan.intervals) else plan.intervals[-1]
+        wanted = max(
+            wall_clock(last.starts_at, zone) + datetime.timedelta(days=gap),
+            datetime.datetime.combine(tomorrow, datetime.time()),
+        )
+    else:
+        wanted = datetime.datetime.combine(tomorrow, datetime.time())
+    duration = datetime.timedelta(minutes=plan.session_minutes)
+    margin = datetime.timedelta(days=slots.SEARCH_DAYS + 1)
+    availability = availability_for(
+        practitioner=practitioner,
+        room=room,
+        patient=plan.patient,
+        window_start=_lenient_localize(wanted - margin, zone),
+        window_end=_lenient_localize(wanted + margin, zone),
+        now=now,
+        zone=zone,
+        plan=plan,
+    )
+    free = slots.nearest_free(wanted, duration, availability, not_before=wanted, limit=1)
+    first = wall_clock(free[0], zone) if free else datetime.datetime.combine(wanted.date(), datetime.time(10))
+    return {
+        "start_date": first.date().isoformat(),
+        "start_time": f"{first:%H:%M}",
+        "practitioner": practitioner.pk,
+        "room": room.pk,
+    }
+
+
 def _lenient_localize(naive, zone):
     # Window edges only need a moment near that wall time, whichever side of a DST change.
     return naive.replace(tzinfo=zone)
@@ -228,26 +305,31 @@ def series_book(
     confirms it (the practitioner then weighs it at the re-check). The plan is locked first:
     a concurrent booking of the same plan waits, then counts what this one booked."""
     plan = _lock_plan(plan)
+    _lock_calendars([practitioner], [room])
     problems = []
     refusal = booking_refusal(plan)
     if refusal:
         raise SchedulingConflict(refusal)
     if practitioner.role != Role.PRACTITIONER or not practitioner.is_active:
-        raise SchedulingConflict({"practitioner": "Choose a practitioner of this clinic."})
+        raise SchedulingConflict({"practitioner": _("Choose a practitioner of this clinic.")})
     if not room.is_active:
-        raise SchedulingConflict({"room": "That room is not in use."})
+        raise SchedulingConflict({"room": _("That room is not in use.")})
     remaining = remaining_sessions(plan)
     if not local_starts:
-        raise SchedulingConflict("There is nothing to book.")
+        raise SchedulingConflict(_("There is nothing to book."))
     if len(local_starts) > remaining:
         raise SchedulingConflict(
-            f"The plan has {remaining} session{'s' if remaining != 1 else ''} left to book; this series has {len(local_starts)}."
+            ngettext(
+                "The plan has {remaining} session left to book; this series has {count}.",
+                "The plan has {remaining} sessions left to book; this series has {count}.",
+                remaining,
+            ).format(remaining=remaining, count=len(local_starts))
         )
     zone = clinic_zone()
     duration = datetime.timedelta(minutes=plan.session_minutes)
     for offset, local in enumerate(local_starts):
         if problem := horizon_problem(local.date(), now):
-            problems.append(f"Session {booked_count(plan) + offset + 1}: {problem}")
+            problems.append(_session_problem(booked_count(plan) + offset + 1, problem))
     if problems:
         raise SchedulingConflict(problems)
     moments = []
@@ -255,7 +337,7 @@ def series_book(
         try:
             moments.append(slots.localize(local, zone))
         except slots.LocalTimeError as error:
-            problems.append(f"Session {offset + 1}: {error}")
+            problems.append(_session_problem(offset + 1, error))
     if problems:
         raise SchedulingConflict(problems)
     availability = availability_for(
@@ -266,26 +348,32 @@ def series_book(
         window_end=max(moments) + duration,
         now=now,
         zone=zone,
+        plan=plan,
     )
     first_sequence = booked_count(plan) + 1
     for offset, start in enumerate(moments):
         problem = minor_problem(plan.patient, wall_clock(start, zone).date())
         if problem:
-            problems.append(f"Session {first_sequence + offset}: {problem}")
+            problems.append(_session_problem(first_sequence + offset, problem))
     if problems:
         raise SchedulingConflict(problems)
     notices = preparation_notice(plan, moments, now)
     if any(notices) and not too_soon_confirmed:
         late = ", ".join(str(first_sequence + i) for i, hours in enumerate(notices) if hours)
         raise SchedulingConflict(
-            {"too_soon": f"Session {late} leaves the patient too little time to prepare: confirm to book anyway."}
+            {
+                "too_soon": _(
+                    "Session %(numbers)s leaves the patient too little time to prepare: confirm to book anyway."
+                )
+                % {"numbers": late}
+            }
         )
     for offset, start in enumerate(moments):
         found = availability.problems(start, start + duration)
         if found:
-            problems.append(f"Session {first_sequence + offset}: {' '.join(found)}")
+            problems.append(_session_problem(first_sequence + offset, " ".join(found)))
         else:
-            availability.book(start, start + duration)
+            availability.book(start, start + duration, number=first_sequence + offset)
     if problems:
         raise SchedulingConflict(problems)
     series = SessionSeries.objects.create(plan=plan, patient=plan.patient, created_by=by)
@@ -318,104 +406,264 @@ class MoveResult:
     flags: list = field(default_factory=list)
 
 
+@dataclass
+class MoveStep:
+    """One session of a move as checked: the time tried, why it cannot be, and what is free.
+    `proposed` is the time the move page offers: the one tried when it is free, else the
+    nearest free one (the later sessions are checked as if it were taken)."""
+
+    session: TreatmentSession
+    tried: datetime.datetime  # clinic wall-clock time
+    problems: list
+    alternatives: list  # aware datetimes, nearest first
+    proposed: datetime.datetime | None = None  # clinic wall-clock time
+
+    @property
+    def ok(self):
+        return not self.problems
+
+
+class MoveConflict(SchedulingConflict):
+    """The move cannot be made as asked; `steps` says, per session, what was tried and what is free."""
+
+    def __init__(self, message, steps):
+        super().__init__(message)
+        self.steps = steps
+
+
+def _check_move(group, wanted, *, plan, who, zone, now):
+    """Check each session of a move at its wanted time, in time order, as booking does: the
+    clinic's and the practitioner's hours, closures and absences, the room, the patient, the
+    protocol's spacing (against the sessions that stay and those already placed), age.
+    `who` maps a session id to its (practitioner, room) after the move."""
+    moving = frozenset(item.pk for item in group)
+    moments = []
+    for item in group:
+        try:
+            moments.append(slots.localize(wanted[item.pk], zone))
+        except slots.LocalTimeError:
+            moments.append(wanted[item.pk].replace(tzinfo=zone))
+    margin = datetime.timedelta(days=slots.SEARCH_DAYS + 1)
+    window = {
+        "window_start": min(moments + [item.starts_at for item in group]) - margin,
+        "window_end": max(moments) + max(item.duration for item in group) + margin,
+    }
+    # One busy list per practitioner, room and the patient, and one spacing for the whole move:
+    # a session placed on one calendar is taken on every calendar it touches.
+    availabilities, practitioners, rooms, shared = {}, {}, {}, None
+    for practitioner, room in dict.fromkeys(who.values()):
+        availability = availability_for(
+            practitioner=practitioner, room=room, patient=plan.patient, now=now, zone=zone, plan=plan, **window
+        )
+        shared = shared or availability
+        availability.patient, availability.spacing = shared.patient, shared.spacing
+        availability.practitioner = practitioners.setdefault(practitioner.pk, availability.practitioner)
+        availability.room = rooms.setdefault(room.pk, availability.room)
+        availabilities[practitioner.pk, room.pk] = availability
+    steps = []
+    in_order = sorted(group, key=lambda item: wanted[item.pk])
+    for index, item in enumerate(in_order):
+        practitioner, room = who[item.pk]
+        availability = availabilities[practitioner.pk, room.pk]
+        tried, duration = wanted[item.pk], item.duration
+        try:
+            start = slots.localize(tried, zone)
+        except slots.LocalTimeError as error:
+            found = [str(error)]
+        else:
+            found = availability.problems(start, start + duration, ignore=moving)
+        if minor := minor_problem(plan.patient, tried.date()):
+            found.append(minor)
+        step = MoveStep(session=item, tried=tried, problems=found, alternatives=[])
+        if found:
+            step.alternatives = _free_for_move(
+                tried, duration, availability, moving, plan, zone, following=in_order[index + 1 :], wanted=wanted
+            )
+            start = step.alternatives[0] if step.alternatives else None
+        if start is not None:
+            step.proposed = wall_clock(start, zone)
+            availability.book(start, start + duration, number=item.sequence)
+        steps.append(step)
+    return steps
+
+
+def _free_for_move(tried, duration, availability, moving, plan, zone, *, following, wanted):
+    """The nearest free times for a session of a move, the one to propose first. Where the
+    next session of the move still has its own time, the first is one that leaves it the
+    protocol's spacing (so one closed day does not push the rest of the series along)."""
+    found = slots.nearest_free(tried, duration, availability, ignore=moving)
+    if following and availability.spacing is not None:
+        latest = wanted[following[0].pk].date() - datetime.timedelta(days=availability.spacing.min_days)
+        keeps_the_next = slots.nearest_free(tried, duration, availability, ignore=moving, limit=1, not_after=latest)
+        found = keeps_the_next + [alt for alt in found if alt not in keeps_the_next][: slots.ALTERNATIVES - 1]
+    return [alt for alt in found if not minor_problem(plan.patient, wall_clock(alt, zone).date())]
+
+
+def _save_in_turn(placed, label, zone):
+    """Save each session at its new time without ever overlapping another of the move on the
+    way (the database refuses an overlap even for a moment): a session goes once its new time
+    is clear of the others' current times. Sessions that would swap times are refused."""
+    pending = list(placed)
+    while pending:
+        ready = [
+            (item, start)
+            for item, start in pending
+            if not any(
+                other is not item and other.starts_at < start + item.duration and start < other.ends_at
+                for other, _ in pending
+            )
+        ]
+        if not ready:
+            numbers = ", ".join(str(item.sequence) for item, _start in pending)
+            raise SchedulingConflict(
+                _("Sessions {numbers} would take each other's times: move one first, then the other.").format(
+                    numbers=numbers
+                )
+            )
+        for item, start in ready:
+            before = wall_clock(item.starts_at, zone)
+            duration = item.duration
+            item.starts_at, item.ends_at = start, start + duration
+            item.timed_at = timezone.now()
+            item.change_note = (
+                f"{label}: {date_format(before, 'd M H:i')} → {date_format(wall_clock(start, zone), 'd M H:i')}"[:200]
+            )
+            item.save(
+                update_fields=[
+                    "starts_at",
+                    "ends_at",
+                    "timed_at",
+                    "change_note",
+                    "practitioner",
+                    "room",
+                    "updated_at",
+                ]
+            )
+            pending.remove((item, start))
+
+
 @transaction.atomic
-def session_move(*, session, new_local, by, following=False, note="", now=None) -> MoveResult:
-    """Move one session, or it and every later scheduled session of its plan by the same
-    wall-clock difference (keeping the spacing). Refused as a whole if any one conflicts.
-    Locks the plan, then the sessions; renumbers by time afterwards (a session moved past the
-    next one swaps numbers with it)."""
+def session_move(
+    *,
+    session,
+    new_local,
+    by,
+    following=False,
+    note="",
+    now=None,
+    practitioner=None,
+    room=None,
+    times=None,
+) -> MoveResult:
+    """Move one session, or it and every later scheduled session of its plan, and/or give them
+    another practitioner or room. The later sessions keep their distance from the first
+    (the same wall-clock offset) unless `times` ({session id: clinic wall-clock time}) says
+    otherwise. Every session is checked as booking checks it; if any one does not fit, nothing
+    moves and MoveConflict lists, per session, the time tried, why, and the nearest free times.
+    Locks the plan, the session, the calendars (practitioners, rooms), then the later sessions;
+    renumbers by time afterwards (a session moved past the next one swaps numbers with it)."""
     plan = _lock_plan(TreatmentSession.objects.values_list("plan_id", flat=True).get(pk=session.pk))
     session = (
-        TreatmentSession.objects.select_for_update().select_related("plan", "practitioner", "room").get(pk=session.pk)
+        TreatmentSession.objects.select_for_update(of=("self",))
+        .select_related("plan", "practitioner", "room")
+        .get(pk=session.pk)
     )
     if session.status != SessionStatus.SCHEDULED:
-        raise SchedulingConflict("Only a scheduled session can be moved.")
+        raise SchedulingConflict(_("Only a scheduled session can be moved."))
+    practitioner = practitioner or session.practitioner
+    room = room or session.room
+    if following:
+        # Who each later session is with, to lock their calendars too (before the sessions).
+        others = TreatmentSession.objects.filter(
+            plan=session.plan, status=SessionStatus.SCHEDULED, sequence__gte=session.sequence
+        ).values_list("practitioner_id", "room_id")
+        _lock_calendars(
+            [practitioner, *(User(pk=pk) for pk, _room in others)], [room, *(Room(pk=pk) for _pk, pk in others)]
+        )
+    else:
+        _lock_calendars([practitioner, session.practitioner], [room, session.room])
+    if practitioner.pk != session.practitioner_id and (
+        practitioner.role != Role.PRACTITIONER or not practitioner.is_active
+    ):
+        raise SchedulingConflict({"practitioner": _("Choose a practitioner of this clinic.")})
+    if room.pk != session.room_id and not room.is_active:
+        raise SchedulingConflict({"room": _("That room is not in use.")})
     zone = clinic_zone()
     if problem := horizon_problem(new_local.date(), now):
         raise SchedulingConflict(problem)
     delta = new_local - wall_clock(session.starts_at, zone)
-    if not delta:  # a second click on the same move: it is done already
-        raise SchedulingConflict("The session is already at that time: nothing to move.")
+    changes_who = practitioner.pk != session.practitioner_id or room.pk != session.room_id
+    if not delta and not changes_who and not times:  # a second click on the same move: done already
+        raise SchedulingConflict(_("The session is already at that time: nothing to move."))
     if following:
         group = list(
-            TreatmentSession.objects.select_for_update()
+            TreatmentSession.objects.select_for_update(of=("self",))
+            .select_related("practitioner", "room")
             .filter(plan=session.plan, status=SessionStatus.SCHEDULED, sequence__gte=session.sequence)
             .order_by("starts_at")
         )
     else:
         group = [session]
+    times = times or {}
+    wanted = {
+        item.pk: new_local if item.pk == session.pk else times.get(item.pk, wall_clock(item.starts_at, zone) + delta)
+        for item in group
+    }
     far = [
-        f"Session {s.sequence}: {problem}"
-        for s in group
-        if (problem := horizon_problem((wall_clock(s.starts_at, zone) + delta).date(), now))
+        _session_problem(item.sequence, problem)
+        for item in group
+        if (problem := horizon_problem(wanted[item.pk].date(), now))
     ]
     if far:
         raise SchedulingConflict(far)
-    try:
-        new_starts = slots.shift_wall_clock([s.starts_at for s in group], delta, zone)
-    except slots.LocalTimeError as error:
-        raise SchedulingConflict(str(error)) from error
-    moving = {s.pk for s in group}
-    window_start = min(min(new_starts), min(s.starts_at for s in group))
-    availability = availability_for(
-        practitioner=session.practitioner,
-        room=session.room,
-        patient=session.patient,
-        window_start=window_start,
-        window_end=max(new_starts) + max(s.duration for s in group),
-        now=now,
-        zone=zone,
-    )
-    problems = []
-    for item, start in zip(group, new_starts, strict=True):
-        found = availability.problems(start, start + item.duration, ignore=moving)
-        minor = minor_problem(session.patient, wall_clock(start, zone).date())
-        if minor:
-            found = [*found, minor]
-        if found:
-            problems.append(f"Session {item.sequence}: {' '.join(found)}")
-    if problems:
-        raise SchedulingConflict(problems)
-    # Later sessions move first when moving later (earlier first when moving earlier), so
-    # the series never overlaps itself halfway through and trips the database's constraint.
-    order = sorted(
-        zip(group, new_starts, strict=True), key=lambda pair: pair[0].starts_at, reverse=delta > datetime.timedelta(0)
-    )
-    label = note or ("Moved with the following sessions" if following else "Moved")
+    # A new practitioner or room applies to every session moved; otherwise each keeps its own.
+    who = {
+        item.pk: (
+            practitioner if changes_who else item.practitioner,
+            room if changes_who else item.room,
+        )
+        for item in group
+    }
+    steps = _check_move(group, wanted, plan=plan, who=who, zone=zone, now=now)
+    if not all(step.ok for step in steps):
+        raise MoveConflict(
+            [
+                _("Session {number}, {when}: {problems}").format(
+                    number=step.session.sequence,
+                    when=date_format(step.tried, "D j M H:i"),
+                    problems=" ".join(step.problems),
+                )
+                for step in steps
+                if not step.ok
+            ],
+            steps,
+        )
+    for item in group:
+        item.practitioner, item.room = who[item.pk]
+    label = note or (_("Moved with the following sessions") if following else _("Moved"))
+    placed = [(step.session, slots.localize(step.tried, zone)) for step in steps]
+    was = {item.pk: item.starts_at for item in group}
     try:
         with transaction.atomic():
-            for item, start in order:
-                before = wall_clock(item.starts_at, zone)
-                duration = item.duration
-                item.starts_at, item.ends_at = start, start + duration
-                item.timed_at = timezone.now()
-                item.change_note = f"{label}: {before:%d %b %H:%M} → {wall_clock(start, zone):%d %b %H:%M}"[:200]
-                item.save(update_fields=["starts_at", "ends_at", "timed_at", "change_note", "updated_at"])
+            _save_in_turn(placed, label, zone)
     except IntegrityError as error:
         raise _conflict_from(error) from error
     _renumbered(plan, group)
     _sessions_changed(group)
-    flags = spacing_flags_for(session.plan, zone)
+    notify_changes([(item, was[item.pk]) for item in group], now)
     notices = preparation_notice(session.plan, [item.starts_at for item in group], now)
-    flags += [
-        f"Session {item.sequence}: {TOO_SOON.format(notice=duration_words(hours))}"
+    flags = [
+        _session_problem(item.sequence, TOO_SOON.format(notice=duration_words(hours, (get_language() or "en")[:2])))
         for item, hours in zip(group, notices, strict=True)
         if hours
     ]
     return MoveResult(moved=group, flags=flags)
 
 
-def spacing_flags_for(plan, zone=None):
-    zone = zone or clinic_zone()
-    occupying = plan.sessions.filter(status__in=OCCUPYING).values_list("sequence", "starts_at")
-    return slots.spacing_flags(
-        [(sequence, wall_clock(start, zone)) for sequence, start in occupying], plan.minimum_spacing_days
-    )
-
-
 def _cancel(sessions, reason, by, status=SessionStatus.CANCELLED, plan=None):
     """Cancel (or mark no-show) `sessions`; the audit trail records `by` as who did it. The
     plan (locked by the caller) is renumbered: a cancelled number goes to the next in time."""
+    was = [(item, item.starts_at) for item in sessions]
     with acting_as(by):
         for item in sessions:
             item.status = status
@@ -424,6 +672,8 @@ def _cancel(sessions, reason, by, status=SessionStatus.CANCELLED, plan=None):
     if plan is not None:
         _renumbered(plan, sessions)
     _sessions_changed(sessions)
+    if status == SessionStatus.CANCELLED:
+        notify_changes(was)  # the patient is told; a no-show is not news to them
     return len(sessions)
 
 
@@ -432,8 +682,9 @@ def session_cancel(*, session, reason, by) -> int:
     plan = _lock_plan(TreatmentSession.objects.values_list("plan_id", flat=True).get(pk=session.pk))
     session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
     if session.status != SessionStatus.SCHEDULED:
-        raise SchedulingConflict("Only a scheduled session can be cancelled.")
-    return _cancel([session], f"Cancelled: {reason}" if reason else "Cancelled", by, plan=plan)
+        raise SchedulingConflict(_("Only a scheduled session can be cancelled."))
+    cancelled = _("Cancelled: %(reason)s") % {"reason": reason} if reason else _("Cancelled")
+    return _cancel([session], cancelled, by, plan=plan)
 
 
 @transaction.atomic
@@ -447,10 +698,12 @@ def session_cancel_remaining(*, session, reason, by) -> int:
         .order_by("sequence")
     )
     if not sessions:
-        raise SchedulingConflict("There are no scheduled sessions left to cancel.")
+        raise SchedulingConflict(_("There are no scheduled sessions left to cancel."))
     return _cancel(
         sessions,
-        f"Cancelled with the remaining sessions: {reason}" if reason else "Cancelled with the remaining sessions",
+        _("Cancelled with the remaining sessions: %(reason)s") % {"reason": reason}
+        if reason
+        else _("Cancelled with the remaining sessions"),
         by,
         plan=plan,
     )
@@ -460,10 +713,10 @@ def session_cancel_remaining(*, session, reason, by) -> int:
 def session_no_show(*, session, by, now=None) -> TreatmentSession:
     session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
     if session.status != SessionStatus.SCHEDULED:
-        raise SchedulingConflict("Only a scheduled session can be marked as a no-show.")
+        raise SchedulingConflict(_("Only a scheduled session can be marked as a no-show."))
     if session.starts_at > (now or timezone.now()):
-        raise SchedulingConflict("A session can be marked as a no-show only once its time has come.")
-    _cancel([session], "The patient did not come", by, status=SessionStatus.NO_SHOW)
+        raise SchedulingConflict(_("A session can be marked as a no-show only once its time has come."))
+    _cancel([session], _("The patient did not come"), by, status=SessionStatus.NO_SHOW)
     return session
 
 

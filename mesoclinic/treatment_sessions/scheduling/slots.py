@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import bisect
 import datetime
-import itertools
 from dataclasses import dataclass, field
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mesoclinic.core.selectors import wall_clock
 
@@ -52,11 +55,13 @@ def localize(naive: datetime.datetime, zone) -> datetime.datetime:
 
     if not real(first) and not real(second):
         raise NonexistentLocalTime(
-            f"{naive:%H:%M} does not exist on {naive:%d %b %Y}: the clocks go forward that night."
+            _("%(time)s does not exist on %(day)s: the clocks go forward that night.")
+            % {"time": f"{naive:%H:%M}", "day": date_format(naive, "d M Y")}
         )
     if first.utcoffset() != second.utcoffset():
         raise AmbiguousLocalTime(
-            f"{naive:%H:%M} happens twice on {naive:%d %b %Y}: the clocks go back that night. Choose another time."
+            _("%(time)s happens twice on %(day)s: the clocks go back that night. Choose another time.")
+            % {"time": f"{naive:%H:%M}", "day": date_format(naive, "d M Y")}
         )
     return first.astimezone(UTC)
 
@@ -93,6 +98,58 @@ class Busy:
 
 
 @dataclass
+class PlanSpacing:
+    """The plan's sessions by clinic day, and how far apart the protocol lets them be.
+
+    Shorter than `min_days` is always a conflict: the skin has not recovered (the protocol's
+    minimum). Longer than `max_days` is a conflict only between sessions still to come: a
+    patient who comes back after a break must still be bookable, so a gap after a session
+    that has happened is left to the practitioner (the plan flags it)."""
+
+    min_days: int
+    max_days: int
+    sessions: list = field(default_factory=list)  # (clinic day, number, session id, has happened)
+
+    def add(self, day, number, session_id=None):
+        self.sessions.append((day, number, session_id, False))
+
+    def problems(self, day, ignore=frozenset()):
+        others = [s for s in self.sessions if s[2] is None or s[2] not in ignore]
+        before = max((s for s in others if s[0] <= day), default=None, key=lambda s: s[0])
+        after = min((s for s in others if s[0] > day), default=None, key=lambda s: s[0])
+        found = []
+        for neighbour, after_it in ((before, True), (after, False)):
+            if neighbour is None:
+                continue
+            gap = abs((day - neighbour[0]).days)
+            which = _("session {number} ({day})").format(number=neighbour[1], day=date_format(neighbour[0], "D j M"))
+            if gap < self.min_days:
+                at_least = days_words(self.min_days)
+                if gap == 0:
+                    found.append(_("The same day as {which}: the protocol asks for at least {days} between sessions."))
+                elif after_it:
+                    found.append(_("Only {gap} after {which}: the protocol asks for at least {days} between sessions."))
+                else:
+                    found.append(
+                        _("Only {gap} before {which}: the protocol asks for at least {days} between sessions.")
+                    )
+                found[-1] = found[-1].format(which=which, gap=days_words(gap), days=at_least)
+            elif gap > self.max_days and not neighbour[3]:
+                words = (
+                    _("{gap} after {which}: the protocol allows at most {days} between sessions.")
+                    if after_it
+                    else _("{gap} before {which}: the protocol allows at most {days} between sessions.")
+                )
+                found.append(words.format(gap=days_words(gap), which=which, days=days_words(self.max_days)))
+                found[-1] = found[-1][:1].upper() + found[-1][1:]
+        return found
+
+
+def days_words(count):
+    return ngettext("{count} day", "{count} days", count).format(count=count)
+
+
+@dataclass
 class Availability:
     """Everything needed to judge a slot for one practitioner, room and patient."""
 
@@ -105,6 +162,7 @@ class Availability:
     room: Busy
     patient: Busy
     now: datetime.datetime
+    spacing: PlanSpacing | None = None  # the plan's, when booking or moving its sessions
 
     def problems(self, start: datetime.datetime, end: datetime.datetime, ignore=frozenset()) -> list[str]:
         """Why [start, end) cannot be booked; an empty list means it can."""
@@ -112,29 +170,40 @@ class Availability:
         day = local_start.date()
         found = []
         if start < self.now:
-            found.append("That time has passed.")
+            found.append(_("That time has passed."))
         if local_end.date() != day:
-            found.append("A session cannot run past midnight.")
+            found.append(_("A session cannot run past midnight."))
         closure = next((c for c in self.closures if c[0] <= day <= c[1]), None)
+        open_then = _within(self.opening.get(day.weekday(), ()), local_start, local_end)
         if closure:
-            found.append(f"The clinic is closed{': ' + closure[2] if closure[2] else ''}.")
-        elif not _within(self.opening.get(day.weekday(), ()), local_start, local_end):
-            found.append("The clinic is not open then.")
+            found.append(
+                _("The clinic is closed: %(reason)s.") % {"reason": closure[2]}
+                if closure[2]
+                else _("The clinic is closed.")
+            )
+        elif not open_then:
+            found.append(_("The clinic is not open then."))
         if any(a[0] <= day <= a[1] for a in self.absences):
-            found.append(f"{self.practitioner.label} is away that day.")
-        elif not _within(self.working.get(day.weekday(), ()), local_start, local_end):
-            found.append(f"{self.practitioner.label} does not work then.")
+            found.append(_("%(who)s is away that day.") % {"who": self.practitioner.label})
+        elif open_then and not closure and not _within(self.working.get(day.weekday(), ()), local_start, local_end):
+            # (when the clinic is shut, that the practitioner does not work then is no news)
+            found.append(_("%(who)s does not work then.") % {"who": self.practitioner.label})
         for busy in (self.practitioner, self.room, self.patient):
             clash = busy.clash(start, end, ignore)
             if clash:
                 when = f"{wall_clock(clash[0], self.zone):%H:%M}–{wall_clock(clash[1], self.zone):%H:%M}"
-                found.append(f"{busy.label[:1].upper()}{busy.label[1:]} is already booked {when}.")
+                words = _("%(who)s is already booked %(when)s.") % {"who": busy.label, "when": when}
+                found.append(words[:1].upper() + words[1:])
+        if self.spacing is not None:
+            found += self.spacing.problems(day, ignore)
         return found
 
-    def book(self, start, end, session_id=None):
+    def book(self, start, end, session_id=None, number=None):
         """Count [start, end) as taken from now on (for the later sessions of a proposal)."""
         for busy in (self.practitioner, self.room, self.patient):
             busy.add(start, end, session_id)
+        if self.spacing is not None and number is not None:
+            self.spacing.add(wall_clock(start, self.zone).date(), number, session_id)
 
 
 def _within(ranges, local_start, local_end):
@@ -200,7 +269,7 @@ def propose_series(
             earliest = previous_local + datetime.timedelta(days=min_gap_days) if previous_local else None
             proposal.alternatives = nearest_free(wanted, duration, availability, not_before=earliest)
         else:
-            availability.book(proposal.starts_at, proposal.ends_at)
+            availability.book(proposal.starts_at, proposal.ends_at, number=sequence)
         previous_local = wanted
         proposals.append(proposal)
     return proposals
@@ -215,7 +284,9 @@ def check_slot(sequence, wanted, duration, availability):
     return ProposedSession(sequence, wanted, start, end, availability.problems(start, end), [])
 
 
-def nearest_free(wanted, duration, availability, not_before=None, limit=ALTERNATIVES):
+def nearest_free(
+    wanted, duration, availability, not_before=None, limit=ALTERNATIVES, ignore=frozenset(), not_after=None
+):
     """The free slots nearest to `wanted` (local), searching a week either side."""
     candidates = []
     for day_offset in range(-SEARCH_DAYS, SEARCH_DAYS + 1):
@@ -226,35 +297,35 @@ def nearest_free(wanted, duration, availability, not_before=None, limit=ALTERNAT
             while moment <= latest:
                 candidates.append(moment)
                 moment += STEP
-    # Nearest first; between two equally near, the later keeps at least the planned gap.
-    candidates.sort(key=lambda moment: (abs(moment - wanted), moment < wanted, moment))
-    found = []
+
+    # The nearest day first, and on it the time nearest the one wanted (a patient who comes at
+    # 10:00 is offered 10:00 on another day before 19:15 the evening before); between two
+    # equally near, the later keeps at least the planned gap. One time per day, so that the
+    # few offered are real choices.
+    def nearness(moment):
+        days_apart = abs((moment.date() - wanted.date()).days)
+        minutes_apart = abs((moment - datetime.datetime.combine(moment.date(), wanted.time())).total_seconds())
+        return (days_apart, minutes_apart, moment < wanted, moment)
+
+    candidates.sort(key=nearness)
+    found, days_offered = [], set()
     for moment in candidates:
+        if moment.date() in days_offered:
+            continue
         if not_before and moment.date() < not_before.date():
+            continue
+        if not_after and moment.date() > not_after:
             continue
         try:
             start = localize(moment, availability.zone)
         except LocalTimeError:
             continue
-        if not availability.problems(start, start + duration):
+        if not availability.problems(start, start + duration, ignore):
             found.append(start)
+            days_offered.add(moment.date())
             if len(found) == limit:
                 break
     return found
-
-
-def spacing_flags(local_starts: list[tuple[int, datetime.datetime]], min_gap_days: int) -> list[str]:
-    """Sessions closer to the previous one than the protocol allows: [(sequence, local start)]."""
-    flags = []
-    ordered = sorted(local_starts, key=lambda item: item[1])
-    for (prev_seq, prev), (seq, current) in itertools.pairwise(ordered):
-        gap = (current.date() - prev.date()).days
-        if gap < min_gap_days:
-            flags.append(
-                f"Session {seq} is {gap} day{'s' if gap != 1 else ''} after session {prev_seq}; "
-                f"the protocol asks for at least {min_gap_days}."
-            )
-    return flags
 
 
 def shift_wall_clock(moments: list[datetime.datetime], delta: datetime.timedelta, zone) -> list[datetime.datetime]:

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mesoclinic.core import params
 from mesoclinic.core.audit import record_view
@@ -36,22 +38,29 @@ def _week_of(session):
     )
 
 
-def _plural(count, word="session"):
-    return f"{count} {word}{'s' if count != 1 else ''}"
-
-
 @allow(*STAFF, record=True)
 def book_series(request, plan_pk):
     """From an active plan to a series on the calendar: propose, adjust, book all or nothing."""
     plan = load_or_404(request, Plan.objects.select_related("patient", "indication", "protocol"), pk=plan_pk)
     remaining = services.remaining_sessions(plan)
-    form = BookingForm(request.POST if request.method == "POST" else (request.GET or None), today=clinic_today())
     refusal = booking_refusal(plan)
-    problems = [refusal] if refusal else ([] if remaining else ["Every session of this plan is already booked."])
+    problems = [refusal] if refusal else ([] if remaining else [_("Every session of this plan is already booked.")])
+    data = request.POST if request.method == "POST" else request.GET
+    if request.method == "GET" and not data and not problems:
+        # A first visit proposes the series at once from the plan's practitioner and the first
+        # free time: checking it and booking it is then one click.
+        data = services.booking_defaults(plan)
+    form = BookingForm(data or None, today=clinic_today())
     proposals = []
     if not problems and form.is_bound and form.is_valid():
         if form.wants_booking and (series := form.book(plan, request.user)):
-            messages.success(request, f"Booked {_plural(series.sessions.count())} for {plan.patient}.")
+            count = series.sessions.count()
+            messages.success(
+                request,
+                ngettext(
+                    "Booked {count} session for {patient}.", "Booked {count} sessions for {patient}.", count
+                ).format(count=count, patient=plan.patient),
+            )
             return redirect(_week_of(series.sessions.first()))
         problems += form.problems
         proposals = form.proposals(plan)
@@ -77,24 +86,20 @@ def book_series(request, plan_pk):
 @allow(*STAFF, record=True)
 def session_move(request, pk):
     session = load_or_404(request, SESSIONS, pk=pk)
-    form = MoveForm(request.POST or None, initial={"new_start": wall_clock(session.starts_at, clinic_zone())})
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = services.session_move(
-                session=session,
-                new_local=form.cleaned_data["new_start"],
-                following=form.cleaned_data["following"],
-                note=form.cleaned_data["note"],
-                by=request.user,
-            )
-        except ValidationError as error:
-            add_form_errors(form, error, field="new_start")
-        else:
-            messages.success(request, f"Moved {_plural(len(result.moved))}.")
-            for flag in result.flags:
-                messages.warning(request, flag)
-            return redirect(session)
-    context = {"session": session, "patient": session.patient, "form": form}
+    form = MoveForm(
+        request.POST or None, session=session, initial={"new_start": wall_clock(session.starts_at, clinic_zone())}
+    )
+    if request.method == "POST" and form.is_valid() and (result := form.move(request.user)):
+        messages.success(
+            request,
+            ngettext("Moved {count} session.", "Moved {count} sessions.", len(result.moved)).format(
+                count=len(result.moved)
+            ),
+        )
+        for flag in result.flags:
+            messages.warning(request, flag)
+        return redirect(session)
+    context = {"session": session, "patient": session.patient, "form": form, "steps": getattr(form, "steps", [])}
     return render(request, "treatment_sessions/scheduling/move.html", context)
 
 
@@ -111,7 +116,10 @@ def session_cancel(request, pk):
         except ValidationError as error:
             add_form_errors(form, error)
         else:
-            messages.success(request, f"Cancelled {_plural(count)}.")
+            messages.success(
+                request,
+                ngettext("Cancelled {count} session.", "Cancelled {count} sessions.", count).format(count=count),
+            )
             return redirect(session)
     context = {"session": session, "patient": session.patient, "form": form}
     return render(request, "treatment_sessions/scheduling/cancel.html", context)
@@ -127,7 +135,7 @@ def session_no_show(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, "Marked as a no-show.")
+        messages.success(request, _("Marked as a no-show."))
     return redirect(session)
 
 
@@ -147,7 +155,7 @@ def calendar(request):
         kind=kind,
         wanted=params.pk(request, kind),
         day=params.day(request, "date"),
-        view=params.choice(request, "view", ("week", "day"), "week"),
+        view=params.choice(request, "view", ("week", "day", "week_all"), "week"),
     )
 
 
@@ -182,7 +190,7 @@ def feed_settings(request):
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
             feed_revoke(owner=request.user)
-            messages.success(request, "The calendar link was revoked; calendars using it stop updating.")
+            messages.success(request, _("The calendar link was revoked; calendars using it stop updating."))
             return redirect("scheduling:feed_settings")
         token = feed_create(owner=request.user)
         new_url = request.build_absolute_uri(reverse("scheduling:feed", args=[token]))

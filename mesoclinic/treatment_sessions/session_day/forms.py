@@ -5,48 +5,55 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.core.forms import add_form_errors
 from mesoclinic.core.params import ClinicDateField
 from mesoclinic.plans.models import Product, Technique
 from mesoclinic.screening import engine
+from mesoclinic.screening.bilingual import text as localized
 from mesoclinic.screening.forms import DecisionForm, grouped_choices
 from mesoclinic.screening.models import Term
-from mesoclinic.treatment_sessions.models import AdverseEventType, AdverseSeverity, Anaesthetic
+from mesoclinic.treatment_sessions.models import AdverseEventType, AdverseSeverity, Anaesthetic, Lot
 
 from . import charting, recheck
 from .charting import ProductLine, chart_problems
 from .recheck import RecheckAnswers
 from .selectors import chart_flags, chart_initial, chart_measures
 
-YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
 class RecheckForm(forms.Form):
     """The short check before charting. Every question must be answered: none has a default."""
 
-    pregnant = forms.ChoiceField(label="Pregnant now, or may be?", choices=YES_NO, widget=forms.RadioSelect)
-    breastfeeding = forms.ChoiceField(label="Breastfeeding now?", choices=YES_NO, widget=forms.RadioSelect)
+    pregnant = forms.ChoiceField(label=_("Pregnant now, or may be?"), choices=YES_NO, widget=forms.RadioSelect)
+    breastfeeding = forms.ChoiceField(label=_("Breastfeeding now?"), choices=YES_NO, widget=forms.RadioSelect)
     new_medications = forms.MultipleChoiceField(
-        label="New medications since the screening", required=False, widget=forms.CheckboxSelectMultiple
+        label=_("New medications since the screening"), required=False, widget=forms.CheckboxSelectMultiple
     )
-    new_medications_other = forms.CharField(label="Other new medications", required=False)
+    new_medications_other = forms.CharField(label=_("Other new medications"), required=False)
     infection_at_site = forms.ChoiceField(
-        label="Any infection, cold sore or broken skin at the treatment site?", choices=YES_NO, widget=forms.RadioSelect
+        label=_("Any infection, cold sore or broken skin at the treatment site?"),
+        choices=YES_NO,
+        widget=forms.RadioSelect,
     )
-    feeling_well = forms.ChoiceField(label="Feeling well today?", choices=YES_NO, widget=forms.RadioSelect)
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    feeling_well = forms.ChoiceField(label=_("Feeling well today?"), choices=YES_NO, widget=forms.RadioSelect)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, kb, holds, **kwargs):
         super().__init__(*args, **kwargs)
         self.kb = kb
         self.holds = holds
         self.fields["new_medications"].choices = grouped_choices(kb, ("medication",))
-        self.fields["new_medications_other"].widget.attrs.update({"placeholder": "Type terms, separated by commas"})
+        self.fields["new_medications_other"].widget.attrs.update(
+            {"placeholder": gettext("Type terms, separated by commas")}
+        )
         for hold in holds:
             self.fields[f"hold_{hold.key}"] = forms.ChoiceField(
                 label=hold.question,
-                choices=[("kept", "Kept"), ("broken", "Not kept")],
+                choices=[("kept", _("Kept")), ("broken", _("Not kept"))],
                 widget=forms.RadioSelect,
             )
 
@@ -65,7 +72,8 @@ class RecheckForm(forms.Form):
                 codes.append(found[1])
             elif len(text) > engine.UNLISTED_MAX_CHARS:
                 raise forms.ValidationError(
-                    f"Each entry can be at most {engine.UNLISTED_MAX_CHARS} characters; say it more briefly."
+                    gettext("Each entry can be at most %(count)d characters; say it more briefly.")
+                    % {"count": engine.UNLISTED_MAX_CHARS}
                 )
             else:
                 unlisted.append(text)
@@ -85,16 +93,16 @@ class RecheckForm(forms.Form):
 
 
 class ChartForm(forms.Form):
-    technique = forms.ChoiceField()
+    technique = forms.ChoiceField(label=_("Technique"))
     depth_mm = forms.DecimalField(
-        label="Depth (mm)", max_digits=3, decimal_places=1, widget=forms.NumberInput(attrs={"step": "0.1"})
+        label=_("Depth (mm)"), max_digits=3, decimal_places=1, widget=forms.NumberInput(attrs={"step": "0.1"})
     )
-    needle_gauge = forms.IntegerField(label="Needle gauge (G)")
-    anaesthetic = forms.ChoiceField()
-    duration_minutes = forms.IntegerField(label="Duration (minutes)", min_value=1, max_value=240)
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    needle_gauge = forms.IntegerField(label=_("Needle gauge (G)"))
+    anaesthetic = forms.ChoiceField(label=_("Anaesthetic"))
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=1, max_value=240)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     # Asked only when signing: a signed chart cannot be changed, so the practitioner confirms.
-    confirm_sign = forms.BooleanField(label="I have checked the chart; signing locks it.", required=False)
+    confirm_sign = forms.BooleanField(label=_("I have checked the chart; signing locks it."), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,14 +114,14 @@ class ChartForm(forms.Form):
         for field, problem in chart_problems(data).items():
             self.add_error(field, problem)
         if self.data.get("action") == "sign" and not data.get("confirm_sign"):
-            self.add_error("confirm_sign", "Tick this to sign: signing locks the chart. Or save a draft.")
+            self.add_error("confirm_sign", gettext("Tick this to sign: signing locks the chart. Or save a draft."))
         return data
 
 
 class AreaLineForm(forms.Form):
-    area = forms.ChoiceField(required=False)
+    area = forms.ChoiceField(label=_("Area"), required=False)
     volume_ml = forms.DecimalField(
-        label="Volume (ml)",
+        label=_("Volume (ml)"),
         required=False,
         max_digits=4,
         decimal_places=2,
@@ -128,23 +136,23 @@ class AreaLineForm(forms.Form):
         # Rows come pre-filled with the plan's areas; one left without a volume was not treated.
         data = super().clean()
         if data.get("volume_ml") is not None and not data.get("area"):
-            self.add_error("area", "Choose the area.")
+            self.add_error("area", gettext("Choose the area."))
         return data
 
 
 class ProductLineForm(forms.Form):
     lot_number = forms.CharField(
-        label="Lot number",
+        label=_("Lot number"),
         required=False,
         max_length=60,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
     )
-    product = forms.ModelChoiceField(label="Product (new lot)", queryset=None, required=False, empty_label="—")
+    product = forms.ModelChoiceField(label=_("Product (new lot)"), queryset=None, required=False, empty_label="—")
     expires_on = ClinicDateField(
-        label="Expiry (new lot)", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("Expiry (new lot)"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     volume_ml = forms.DecimalField(
-        label="Volume (ml)",
+        label=_("Volume (ml)"),
         required=False,
         max_digits=4,
         decimal_places=2,
@@ -158,9 +166,9 @@ class ProductLineForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("lot_number") and data.get("volume_ml") is None:
-            self.add_error("volume_ml", "Give the volume used from this lot.")
+            self.add_error("volume_ml", gettext("Give the volume used from this lot."))
         if data.get("volume_ml") is not None and not data.get("lot_number"):
-            self.add_error("lot_number", "Type or scan the lot number.")
+            self.add_error("lot_number", gettext("Type or scan the lot number."))
         return data
 
 
@@ -169,7 +177,7 @@ ProductLineFormSet = forms.formset_factory(ProductLineForm, extra=0, max_num=8)
 
 
 class AddendumForm(forms.Form):
-    text = forms.CharField(label="Addendum", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    text = forms.CharField(label=_("Addendum"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
 class AdverseEventsForm(forms.Form):
@@ -179,17 +187,17 @@ class AdverseEventsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.types = types
         for kind in types:
-            self.fields[f"ae_{kind.code}"] = forms.BooleanField(label=kind.label, required=False)
+            self.fields[f"ae_{kind.code}"] = forms.BooleanField(label=localized(kind, "label"), required=False)
             self.fields[f"ae_{kind.code}_severity"] = forms.ChoiceField(
-                label="Severity", choices=AdverseSeverity.choices, initial=AdverseSeverity.MILD, required=False
+                label=_("Severity"), choices=AdverseSeverity.choices, initial=AdverseSeverity.MILD, required=False
             )
             self.fields[f"ae_{kind.code}_follow_up"] = ClinicDateField(
-                label="Follow up on",
+                label=_("Follow up on"),
                 required=False,
                 initial=session_day + datetime.timedelta(days=kind.follow_up_days),
                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             )
-            self.fields[f"ae_{kind.code}_notes"] = forms.CharField(label="Notes", required=False, max_length=300)
+            self.fields[f"ae_{kind.code}_notes"] = forms.CharField(label=_("Notes"), required=False, max_length=300)
 
     def rows(self):
         return [
@@ -220,16 +228,16 @@ class AdverseEventsForm(forms.Form):
 class MeasurementsForm(forms.Form):
     """The protocol's outcome measures, plus one of the practitioner's own."""
 
-    other_kind = forms.CharField(label="Other measurement", required=False, max_length=120)
-    other_value = forms.DecimalField(label="Value", required=False, max_digits=7, decimal_places=2)
-    other_unit = forms.CharField(label="Unit", required=False, max_length=20)
+    other_kind = forms.CharField(label=_("Other measurement"), required=False, max_length=120)
+    other_value = forms.DecimalField(label=_("Value"), required=False, max_digits=7, decimal_places=2)
+    other_unit = forms.CharField(label=_("Unit"), required=False, max_length=20)
 
     def __init__(self, *args, measures, **kwargs):
         super().__init__(*args, **kwargs)
         self.measures = list(measures)
         for index, name in enumerate(self.measures):
             self.fields[f"m_{index}"] = forms.DecimalField(label=name, required=False, max_digits=7, decimal_places=2)
-            self.fields[f"m_{index}_unit"] = forms.CharField(label="Unit", required=False, max_length=20)
+            self.fields[f"m_{index}_unit"] = forms.CharField(label=_("Unit"), required=False, max_length=20)
 
     def rows(self):
         return [(self[f"m_{i}"], self[f"m_{i}_unit"]) for i in range(len(self.measures))]
@@ -237,7 +245,7 @@ class MeasurementsForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("other_value") is not None and not data.get("other_kind"):
-            self.add_error("other_kind", "Say what was measured.")
+            self.add_error("other_kind", gettext("Say what was measured."))
         return data
 
     def measurements(self):
@@ -266,7 +274,7 @@ class ChartForms:
             data,
             initial=initial.areas,
             prefix="areas",
-            form_kwargs={"area_choices": [(term.code, term.label) for term in area_terms]},
+            form_kwargs={"area_choices": [(term.code, localized(term, "label")) for term in area_terms]},
         )
         self.products = ProductLineFormSet(data, initial=initial.products, prefix="products")
         self.events = AdverseEventsForm(data, initial=initial.events, types=event_types, session_day=session_day)
@@ -320,6 +328,43 @@ class ChartForms:
             "measurements": self.measurements.measurements(),
         }
 
+    @staticmethod
+    def _row_values(form):
+        """A row's values as they stand: what validated of what was posted, else its initial."""
+        if form.is_bound:
+            return getattr(form, "cleaned_data", {}) or {}
+        return form.initial or {}
+
+    def warnings(self):
+        """The chart's warnings for what the page shows (typed, or the draft's): more volume
+        injected than the lots supply, a product that does not fit the indication."""
+        areas = [self._row_values(form).get("volume_ml") for form in self.areas]
+        rows = [self._row_values(form) for form in self.products]
+        numbers = {str(row["lot_number"]).strip().upper() for row in rows if row.get("lot_number")}
+        known = {}
+        if numbers:
+            for lot in (
+                Lot.objects.filter(lot_number__in=numbers)
+                .select_related("product")
+                .prefetch_related("product__ingredients")
+            ):
+                known.setdefault(lot.lot_number, []).append(lot.product)
+        chosen = {
+            product.pk: product
+            for product in Product.objects.filter(
+                pk__in=[getattr(r.get("product"), "pk", r.get("product")) for r in rows if r.get("product")]
+            ).prefetch_related("ingredients")
+        }
+        lines = []
+        for row in rows:
+            number = str(row.get("lot_number") or "").strip().upper()
+            product = row.get("product")
+            product = chosen.get(getattr(product, "pk", product)) if product else None
+            if number and product is None and len(known.get(number, [])) == 1:
+                product = known[number][0]
+            lines.append((product if number else None, row.get("volume_ml") if number else None))
+        return charting.chart_warnings(self.session, [v for v in areas if v is not None], lines)
+
     def save(self, by, *, sign=False):
         """The saved (and, when asked, signed) chart, or None with the service's refusal shown
         on the chart form. A chart signed meanwhile raises ChartLockedError (the page leaves)."""
@@ -339,6 +384,7 @@ class ChartForms:
             "events": self.events,
             "measurements": self.measurements,
             "flags": chart_flags(self.session, self.values()),
+            "warnings": self.warnings(),
         }
 
 
@@ -386,9 +432,22 @@ class RecheckSubmission:
             add_form_errors(self.form, error)
             return None
 
+    def still_to_answer(self):
+        """(question, problem) for each answer the engine still needs: a question not yet
+        answered has no problem to show, an answer it cannot take says why."""
+        if self.data is None or not self.form.is_bound:
+            return []
+        rows = []
+        for name, errors in self.form.errors.as_data().items():
+            label = self.form.fields[name].label if name in self.form.fields else ""
+            problem = " ".join(m for e in errors if e.code != "required" for m in e.messages)
+            rows.append((label, problem))
+        return rows
+
     def context(self) -> dict:
         evaluation = self.evaluation
         return {
+            "still_to_answer": self.still_to_answer() if evaluation is None else [],
             "screening": self.screening,
             "form": self.form,
             "result": evaluation.result.as_json() if evaluation else None,

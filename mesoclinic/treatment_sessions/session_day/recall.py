@@ -1,27 +1,37 @@
 """Lot recall: every patient and session that received a product lot.
 
-A manufacturer recalls a lot; the clinic must reach everyone who received it. The lot
-number is matched case-insensitively after trimming; exact matches come first, and
-partial matches (the number typed short or with a typo around it) are listed apart so
-nobody is missed and nobody is mixed up.
+A manufacturer recalls a lot; the clinic must reach everyone who received it. Lot numbers
+are compared by their key: capitals, accents and separators ignored, so "hg 2611", "HG2611"
+and "HG-2611" are one lot (a recall notice, a box and a chart rarely print it alike); each
+is still shown as it was charted. Exact matches come first, and partial matches (the number
+typed short or with a typo around it) are listed apart so nobody is missed and nobody is
+mixed up.
 """
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass, field
+from functools import reduce
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Value
+from django.db.models.functions import Replace, Upper
 from django.utils import timezone
 
 from mesoclinic.core.audit import client_ip
 from mesoclinic.core.models import AuditEntry
 from mesoclinic.core.selectors import clinic_zone
 from mesoclinic.patients.models import Patient
-from mesoclinic.treatment_sessions.models import ProductUse
+from mesoclinic.treatment_sessions.models import Lot, ProductUse
 
-MIN_PARTIAL_LENGTH = 3  # shorter searches match exactly only: "1" would match every lot
+MIN_PARTIAL_LENGTH = 3  # shorter keys match exactly only: "1" would match every lot
 MAX_PARTIAL_ROWS = 500
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What a lot number is printed with between its parts, ignored when comparing. The database
+# drops the same characters (`_lot_key_sql`), so both sides of the comparison agree.
+LOT_SEPARATORS = (" ", "-", "‐", "–", "—", ".", "/", "_", ":", "#")
+_TURKISH_I = str.maketrans({"ı": "I", "i": "I", "İ": "I"})
 
 
 @dataclass
@@ -55,7 +65,28 @@ class Recall:
 
 
 def normalize_lot(text):
+    """The search as typed, trimmed: what the page shows back."""
     return (text or "").strip()
+
+
+def lot_key(text):
+    """A lot number as compared: "hg-2611 " -> "HG2611". Accents and the Turkish dotted and
+    dotless i are folded too, for a number typed on a Turkish keyboard."""
+    text = unicodedata.normalize("NFKD", (text or "").translate(_TURKISH_I))
+    text = "".join(char for char in text if not unicodedata.combining(char)).upper()
+    for separator in LOT_SEPARATORS:
+        text = text.replace(separator, "")
+    return text
+
+
+def _lot_key_sql(field_name="lot_number"):
+    """`lot_key` in SQL, on PostgreSQL and SQLite alike (their UPPER folds ASCII letters; lot
+    numbers are printed in ASCII)."""
+    return reduce(lambda expression, sep: Replace(expression, Value(sep), Value("")), LOT_SEPARATORS, Upper(field_name))
+
+
+def _lots(**key_lookup):
+    return Lot.objects.annotate(key=_lot_key_sql()).filter(**key_lookup).values("pk")
 
 
 def _uses():
@@ -68,17 +99,19 @@ def _uses():
 
 
 def lot_recall(lot_text) -> Recall:
-    """Every use of the lot numbered `lot_text`, in two queries whatever the number of rows."""
+    """Every use of the lot numbered `lot_text`, in two queries whatever the number of rows
+    (the lots are found by their key in a subquery of each)."""
     lot = normalize_lot(lot_text)
     recall = Recall(lot=lot, zone=clinic_zone())
-    if not lot:
+    key = lot_key(lot)
+    if not key:
         return recall
-    recall.exact = list(_uses().filter(lot__lot_number__iexact=lot))
-    if len(lot) >= MIN_PARTIAL_LENGTH:
+    recall.exact = list(_uses().filter(lot__in=_lots(key=key)))
+    if len(key) >= MIN_PARTIAL_LENGTH:
         partial = list(
             _uses()
-            .filter(lot__lot_number__icontains=lot)
-            .exclude(lot__lot_number__iexact=lot)
+            .filter(lot__in=_lots(key__contains=key))
+            .exclude(lot__in=_lots(key=key))
             .order_by("lot__lot_number", "chart__session__starts_at", "id")[: MAX_PARTIAL_ROWS + 1]
         )
         recall.partial_truncated = len(partial) > MAX_PARTIAL_ROWS

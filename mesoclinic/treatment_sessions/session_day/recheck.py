@@ -6,13 +6,15 @@ over; anything new must be acknowledged (warnings) or overridden with a reason (
 or the session stops. The result is recorded as a screening of kind "recheck".
 """
 
-import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
-from mesoclinic.core.selectors import clinic_today
+from mesoclinic.core.selectors import clinic_today, clinic_zone, wall_clock
 from mesoclinic.screening import engine
 from mesoclinic.screening.instructions import CONTINUE, STOP
 from mesoclinic.screening.knowledge import knowledge_base
@@ -22,7 +24,6 @@ from mesoclinic.screening.services import screening_record
 from mesoclinic.treatment_sessions.models import SessionStatus, TreatmentSession
 
 INFECTION_AT_SITE = "active_skin_infection"
-RECHECK_WINDOW = datetime.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,17 @@ class HoldItem:
 
     @property
     def question(self):
-        duration = engine.duration_words(self.hours_before)
+        duration = engine.duration_words(self.hours_before, (get_language() or "en")[:2])
         if self.kind == "pause":
-            return f"Paused {self.substance} for the {duration} before today, as agreed with {self.prescriber}?"
-        return f"Kept the hold: no {self.substance} in the {duration} before today?"
+            return _("Paused %(substance)s for the %(duration)s before today, as agreed with %(prescriber)s?") % {
+                "substance": self.substance,
+                "duration": duration,
+                "prescriber": self.prescriber,
+            }
+        return _("Kept the hold: no %(substance)s in the %(duration)s before today?") % {
+            "substance": self.substance,
+            "duration": duration,
+        }
 
 
 def hold_items(screening, kb=None):
@@ -75,9 +83,11 @@ def base_screening(session):
     """The screening the re-check builds on: the patient's newest, which must still be current."""
     standing = screening_standing(session.patient)
     if standing.screening is None:
-        raise ValidationError("The patient has no screening. Screen the patient before the session.")
+        raise ValidationError(_("The patient has no screening. Screen the patient before the session."))
     if not standing.is_current:
-        raise ValidationError(f"The screening has lapsed ({standing.lapsed_because}). Screen the patient again first.")
+        raise ValidationError(
+            _("The screening has lapsed (%(why)s). Screen the patient again first.") % {"why": standing.lapsed_because}
+        )
     return standing.screening
 
 
@@ -153,14 +163,61 @@ def evaluate(session, screening, today_answers: RecheckAnswers, kb=None) -> Rech
     return RecheckEvaluation(answers, result, new_findings(screening, result.findings))
 
 
+# --- The day of the session -----------------------------------------------------------------
+# A re-check says how the patient is on the day they are treated: made the evening before, it
+# cannot know about the cold sore of the morning or the ibuprofen taken at breakfast. "The day"
+# is the clinic's calendar day (its own zone), not a number of hours around the session.
+
+
+def clinic_date(moment, zone=None):
+    """The clinic's calendar day of an aware moment."""
+    return wall_clock(moment, zone or clinic_zone()).date()
+
+
+def session_date(session, zone=None):
+    """The clinic's calendar day of the session: the day it starts."""
+    return clinic_date(session.starts_at, zone)
+
+
+def day_words(day):
+    return formats.date_format(day, "l j F Y")
+
+
+def is_for_the_day(session, check=None, zone=None):
+    """Whether the re-check (the session's own unless given) was made on the session's day."""
+    check = check if check is not None else session.recheck
+    return check is not None and clinic_date(check.recorded_at, zone) == session_date(session, zone)
+
+
+def recheck_refusal(session, now=None, zone=None):
+    """Why a re-check cannot be made at `now` (default: now), or "" when it can."""
+    zone = zone or clinic_zone()
+    today, day = clinic_date(now or timezone.now(), zone), session_date(session, zone)
+    if today < day:
+        return _("The re-check is made on the day of the session, %(day)s: it cannot be done earlier.") % {
+            "day": day_words(day)
+        }
+    if today > day:
+        return _("The day of this session (%(day)s) has passed: a re-check counts only on that day.") % {
+            "day": day_words(day)
+        }
+    return ""
+
+
 @transaction.atomic
 def recheck_record(*, session, by, evaluation, screening, decisions, notes=""):
     """Record the re-check and tie it to the session. A deferral stops the session."""
     session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
     if session.status != SessionStatus.SCHEDULED:
-        raise ValidationError(f"The session is {session.get_status_display().lower()}; there is nothing to re-check.")
+        raise ValidationError(
+            _("The session is %(status)s; there is nothing to re-check.")
+            % {"status": session.get_status_display().lower()}
+        )
     if hasattr(session, "chart") and session.chart.is_signed:
-        raise ValidationError("The chart is signed; the re-check can no longer change.")
+        raise ValidationError(_("The chart is signed; the re-check can no longer change."))
+    refusal = recheck_refusal(session)  # under the lock: a move meanwhile changes the day
+    if refusal:
+        raise ValidationError(refusal)
     recorded = screening_record(
         patient=session.patient,
         recorded_by=by,
@@ -177,15 +234,25 @@ def recheck_record(*, session, by, evaluation, screening, decisions, notes=""):
     return recorded
 
 
-def may_chart(session):
-    """Charting needs a re-check made on the day (within a day before the session) that did
-    not defer: a stopped session stays stopped until resolved or overridden."""
+def may_chart(session, now=None, zone=None):
+    """Charting needs the session's day to have come, and a re-check made on that day that did
+    not defer: a stopped session stays stopped until resolved or overridden. A re-check of an
+    earlier day (the session was moved since) does not count."""
+    zone = zone or clinic_zone()
+    day = session_date(session, zone)
+    if clinic_date(now or timezone.now(), zone) < day:
+        return False, _("This session is on %(day)s: it can be charted from that day, after the re-check.") % {
+            "day": day_words(day)
+        }
     check = session.recheck
     if check is None:
-        return False, "Do the re-check on the day before charting."
-    window_opens = session.starts_at - RECHECK_WINDOW
-    if not window_opens <= check.recorded_at <= session.ends_at + RECHECK_WINDOW:
-        return False, "The re-check was not made on the day of this session: do it again."
+        return False, _("Do the re-check on the day before charting.")
+    if not is_for_the_day(session, check, zone):
+        return False, _(
+            "The re-check of %(when)s was not made on the day of this session: do a fresh one on the day."
+        ) % {"when": day_words(clinic_date(check.recorded_at, zone))}
     if check.is_deferred:
-        return False, "The re-check found a reason to defer: the session is stopped until it is resolved or overridden."
+        return False, _(
+            "The re-check found a reason to defer: the session is stopped until it is resolved or overridden."
+        )
     return True, ""

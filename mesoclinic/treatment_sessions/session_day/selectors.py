@@ -4,13 +4,16 @@ starting values. Each in a fixed number of queries."""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from mesoclinic.core.selectors import clinic_zone, day_bounds, wall_clock
 from mesoclinic.plans.limits import plan_flags
 from mesoclinic.plans.selectors import current_consents
-from mesoclinic.treatment_sessions.models import SessionStatus, TreatmentSession
+from mesoclinic.treatment_sessions.models import Chart, SessionStatus, TreatmentSession
 from mesoclinic.treatment_sessions.status import clinical_statuses
 
-from .recheck import may_chart
+from .charting import saved_chart_warnings
+from .recheck import clinic_date, is_for_the_day, may_chart, recheck_refusal, session_date
 
 
 def today_rows(practitioner, day):
@@ -22,7 +25,7 @@ def today_rows(practitioner, day):
     sessions = list(
         TreatmentSession.objects.filter(practitioner=practitioner, starts_at__gte=start, starts_at__lt=end)
         .exclude(status=SessionStatus.CANCELLED)
-        .select_related("patient", "room", "plan__indication")
+        .select_related("patient", "room", "plan__indication", "recheck")
         .prefetch_related("plan__areas")
         .order_by("starts_at")
     )
@@ -32,9 +35,12 @@ def today_rows(practitioner, day):
     for session in sessions:
         badges = list(statuses[session.patient_id].alerts)
         if session.plan_id not in consents:
-            badges.append(("danger", "Consent missing"))
-        if session.status == SessionStatus.SCHEDULED and session.recheck_id is None:
-            badges.append(("info", "Holds to confirm (re-check)"))
+            badges.append(("danger", _("Consent missing")))
+        # A re-check of another day (the session was moved since) does not count for this one.
+        if session.status == SessionStatus.SCHEDULED and not (
+            session.recheck_id and clinic_date(session.recheck.recorded_at, zone) == session_date(session, zone)
+        ):
+            badges.append(("info", _("Holds to confirm (re-check)")))
         rows.append(
             {
                 "session": session,
@@ -47,11 +53,16 @@ def today_rows(practitioner, day):
 
 
 def session_day_summary(session):
-    """What the session page shows a practitioner about the day: re-check, chart, addenda."""
+    """What the session page shows a practitioner about the day: re-check, chart, addenda.
+    A re-check of another day is history, not this session's re-check."""
     chart = getattr(session, "chart", None) if hasattr(session, "chart") else None
     allowed, reason = may_chart(session)
+    on_the_day = is_for_the_day(session)
     context = {
-        "recheck": session.recheck,
+        "recheck": session.recheck if on_the_day else None,
+        "earlier_recheck": session.recheck if session.recheck and not on_the_day else None,
+        "recheck_refusal": recheck_refusal(session),
+        "session_date": session_date(session),
         "may_chart": allowed,
         "chart_blocked_reason": reason,
         "chart": chart,
@@ -63,6 +74,7 @@ def session_day_summary(session):
             chart_events=list(chart.adverse_events.select_related("type")),
             chart_measurements=list(chart.measurements.all()),
             chart_addenda=list(chart.addenda.select_related("author")),
+            chart_warnings=saved_chart_warnings(chart),
         )
     return context
 
@@ -83,8 +95,58 @@ class ChartInitial:
     measurements: dict
 
 
+def _previous_chart(session):
+    """The plan's last signed chart before this session: a series usually repeats it."""
+    return (
+        Chart.objects.filter(
+            session__plan=session.plan, signed_at__isnull=False, session__starts_at__lt=session.starts_at
+        )
+        .order_by("-session__starts_at")
+        .first()
+    )
+
+
+def _how(chart):
+    """A chart's technique, depth, needle, duration and anaesthetic, as the form takes them."""
+    fields = ("technique", "depth_mm", "needle_gauge", "duration_minutes", "anaesthetic")
+    return {name: getattr(chart, name) for name in fields}
+
+
+def _area_rows(chart):
+    return [{"area": a.area.code, "volume_ml": a.volume_ml} for a in chart.areas.select_related("area")] + [{}]
+
+
+def _product_rows(chart, in_date_on=None):
+    """The chart's lots as the form takes them (and a free row); with `in_date_on`, only lots
+    still in date that day."""
+    return [
+        {
+            "lot_number": u.lot.lot_number,
+            "product": u.lot.product_id,
+            "expires_on": u.lot.expires_on,
+            "volume_ml": u.volume_ml,
+        }
+        for u in chart.products_used.select_related("lot")
+        if in_date_on is None or u.lot.expires_on is None or u.lot.expires_on >= in_date_on
+    ] + [{}]
+
+
+def _repeat(previous, session):
+    """A new chart that starts from the previous session's (areas, volumes, lots still in date
+    on this session's day): the practitioner changes what differs instead of typing it all."""
+    return ChartInitial(
+        chart=_how(previous),
+        areas=_area_rows(previous),
+        products=_product_rows(previous, in_date_on=session_date(session)),
+        events={},
+        measurements={},
+    )
+
+
 def chart_initial(session, chart) -> ChartInitial:
     plan = session.plan
+    if chart is None and (previous := _previous_chart(session)) is not None:
+        return _repeat(previous, session)
     if chart is None:
         return ChartInitial(
             chart={
@@ -119,25 +181,9 @@ def chart_initial(session, chart) -> ChartInitial:
         else:
             measured.update({"other_kind": item.kind, "other_value": item.value, "other_unit": item.unit})
     return ChartInitial(
-        chart={
-            "technique": chart.technique,
-            "depth_mm": chart.depth_mm,
-            "needle_gauge": chart.needle_gauge,
-            "duration_minutes": chart.duration_minutes,
-            "anaesthetic": chart.anaesthetic,
-            "notes": chart.notes,
-        },
-        areas=[{"area": a.area.code, "volume_ml": a.volume_ml} for a in chart.areas.select_related("area")] + [{}],
-        products=[
-            {
-                "lot_number": u.lot.lot_number,
-                "product": u.lot.product_id,
-                "expires_on": u.lot.expires_on,
-                "volume_ml": u.volume_ml,
-            }
-            for u in chart.products_used.select_related("lot")
-        ]
-        + [{}],
+        chart={**_how(chart), "notes": chart.notes},
+        areas=_area_rows(chart),
+        products=_product_rows(chart),
         events=events,
         measurements=measured,
     )

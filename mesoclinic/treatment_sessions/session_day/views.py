@@ -6,7 +6,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from mesoclinic.core import params
 from mesoclinic.core.audit import record_list_view, record_view
@@ -37,30 +38,62 @@ def today(request):
     return render(request, "treatment_sessions/session_day/today.html", {"rows": rows, "day": day, "today": now})
 
 
+def _recheck_refusal(session):
+    """Why this session cannot be re-checked now (not scheduled, not its day, no current
+    screening), or "" with the screening the re-check builds on."""
+    if session.status != SessionStatus.SCHEDULED:
+        return _("The session is %(status)s.") % {"status": session.get_status_display().lower()}, None
+    refusal = recheck.recheck_refusal(session)
+    if refusal:
+        return refusal, None
+    try:
+        return "", recheck.base_screening(session)
+    except ValidationError as error:
+        return " ".join(error.messages), None
+
+
+def _recheck_context(session, submission):
+    earlier = session.recheck if session.recheck and not recheck.is_for_the_day(session) else None
+    return {"session": session, "patient": session.patient, "earlier_recheck": earlier, **submission.context()}
+
+
 @allow(Role.PRACTITIONER, record=True)
 def recheck_page(request, pk):
+    """The re-check, on the day of the session only (a crafted POST on another day included)."""
     session = load_or_404(request, SESSIONS, pk=pk)
-    if session.status != SessionStatus.SCHEDULED:
-        messages.info(request, f"The session is {session.get_status_display().lower()}.")
-        return redirect(session)
-    try:
-        screening = recheck.base_screening(session)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    refusal, screening = _recheck_refusal(session)
+    if refusal:
+        messages.error(request, refusal)
         return redirect(session)
     submission = RecheckSubmission(session, screening, request.POST or None, kb=knowledge_base())
     if submission.is_valid() and (recorded := submission.save(request.user)):
         if recorded.is_deferred:
             messages.error(
-                request, "The re-check defers treatment: the session is stopped until resolved or overridden."
+                request, _("The re-check defers treatment: the session is stopped until resolved or overridden.")
             )
         else:
-            messages.success(request, "Re-check recorded. You can chart the session.")
+            messages.success(request, _("Re-check recorded. You can chart the session."))
         return redirect(session)
     if request.method == "GET":
         record_view(request, session.patient, "re-check on the day", obj=session)
-    context = {"session": session, "patient": session.patient, **submission.context()}
-    return render(request, "treatment_sessions/session_day/recheck.html", context)
+    return render(request, "treatment_sessions/session_day/recheck.html", _recheck_context(session, submission))
+
+
+@allow(Role.PRACTITIONER, record=True)
+@require_POST
+def recheck_evaluate(request, pk):
+    """Today's findings for the answers as they stand: htmx calls this on every change. The
+    decisions already made (ticks, override reasons) come back as they were sent."""
+    session = load_or_404(request, SESSIONS, pk=pk)
+    refusal, screening = _recheck_refusal(session)
+    if refusal:
+        return render(request, "treatment_sessions/session_day/_recheck_findings.html", {"refusal": refusal})
+    data = request.POST.copy()
+    data.pop("action", None)  # a live update never saves
+    submission = RecheckSubmission(session, screening, data, kb=knowledge_base())
+    submission.is_valid()
+    context = {**_recheck_context(session, submission), "live": True}
+    return render(request, "treatment_sessions/session_day/_recheck_findings.html", context)
 
 
 @allow(Role.PRACTITIONER, record=True)
@@ -88,11 +121,13 @@ def chart(request, pk):
             return redirect(session)
         if saved and signing:
             messages.success(
-                request, "Chart signed and locked. The session is complete; its aftercare sheet is being prepared."
+                request, _("Chart signed and locked. The session is complete; its aftercare sheet is being prepared.")
             )
         elif saved:
-            messages.success(request, "Chart saved as a draft.")
+            messages.success(request, _("Chart saved as a draft."))
         if saved:
+            for warning in charting.saved_chart_warnings(saved):
+                messages.warning(request, _("Saved with a warning: %(warning)s") % {"warning": warning.message})
             return redirect(session)
     if request.method == "GET":
         record_view(request, session.patient, "session chart", obj=session)
@@ -113,9 +148,9 @@ def addendum(request, pk):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, "Addendum added.")
+            messages.success(request, _("Addendum added."))
     else:
-        messages.error(request, "Write the addendum before adding it.")
+        messages.error(request, _("Write the addendum before adding it."))
     return redirect(session)
 
 

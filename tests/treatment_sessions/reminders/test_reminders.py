@@ -63,7 +63,7 @@ def test_moving_a_session_moves_its_reminders_and_keeps_what_was_sent(nsaid_plan
     sent = Reminder.objects.get(session=session, details__rule="nsaid-hold")
     Reminder.objects.filter(pk=sent.pk).update(status=ReminderStatus.SENT)
     new_start = wall_clock(session.starts_at, session_zone()) + datetime.timedelta(days=2)
-    services.session_move(session=session, new_local=new_start, by=alice)
+    services.session_move(session=session, new_local=new_start, by=alice, following=True)  # keeps the spacing
     appointment.refresh_from_db()
     assert appointment.status == ReminderStatus.CANCELLED
     session.refresh_from_db()
@@ -81,7 +81,10 @@ def session_zone():
 def test_cancelling_a_session_cancels_its_pending_reminders(nsaid_plan, alice, room):
     session = booked(nsaid_plan, alice, room, next_monday(3)).sessions.get(sequence=1)
     services.session_cancel(session=session, reason="Ill", by=alice)
-    assert set(Reminder.objects.filter(session=session).values_list("status", flat=True)) == {ReminderStatus.CANCELLED}
+    reminders = Reminder.objects.filter(session=session)
+    assert set(reminders.exclude(kind="change").values_list("status", flat=True)) == {ReminderStatus.CANCELLED}
+    # What is still to send is the notice telling the patient of the cancellation.
+    assert list(reminders.filter(status=ReminderStatus.PENDING).values_list("kind", flat=True)) == ["change"]
 
 
 def test_running_the_sweep_twice_sends_once(nsaid_plan, alice, room, django_capture_on_commit_callbacks, settings):

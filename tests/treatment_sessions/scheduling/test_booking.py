@@ -162,11 +162,23 @@ def test_moving_into_a_conflict_is_refused_and_nothing_moves(cellulite_plan, ali
     assert TreatmentSession.objects.get(pk=sessions[0].pk).starts_at == sessions[0].starts_at
 
 
-def test_a_session_moved_too_close_to_its_neighbour_is_flagged(cellulite_plan, alice, room):
+def test_a_session_moved_too_close_to_its_neighbour_is_refused_with_times_that_keep_the_spacing(
+    cellulite_plan, alice, room
+):
     sessions = list(booked(cellulite_plan, alice, room, next_monday()).sessions.order_by("sequence"))
+    first, third = (wall_clock(sessions[i].starts_at, LONDON).date() for i in (0, 2))
     new = wall_clock(sessions[0].starts_at, LONDON) + datetime.timedelta(days=2)
-    result = services.session_move(session=sessions[1], new_local=new, by=alice)
-    assert result.flags == ["Session 2 is 2 days after session 1; the protocol asks for at least 7."]
+    with pytest.raises(services.MoveConflict) as refused:
+        services.session_move(session=sessions[1], new_local=new, by=alice)
+    (step,) = refused.value.steps
+    assert step.problems == [
+        f"Only 2 days after session 1 ({first:%a} {first.day} {first:%b}): the protocol asks for at least 7 days between sessions."
+    ]
+    assert step.alternatives, "a free time between sessions 1 and 3 exists: the one it had"
+    for alternative in step.alternatives:
+        day = wall_clock(alternative, LONDON).date()
+        assert (day - first).days >= 7 and (third - day).days >= 7
+    assert TreatmentSession.objects.get(pk=sessions[1].pk).starts_at == sessions[1].starts_at
 
 
 def test_each_change_is_audited_from_what_to_what(alice_client, cellulite_plan, alice, room):

@@ -63,7 +63,7 @@ def test_a_rebooking_in_the_gap_takes_the_cancelled_number(six, alice, room):
     fifth = session(six, 5)
     when = wall_clock(fifth.starts_at, clinic_zone())
     services.session_cancel(session=fifth, reason="ill", by=alice)
-    new = book_at(six, alice, room, when + datetime.timedelta(days=1)).sessions.get()
+    new = book_at(six, alice, room, when + datetime.timedelta(hours=2)).sessions.get()  # a week from both
     assert new.sequence == 5
     assert session(six, 6).starts_at > new.starts_at
     assert in_time_order(six)
@@ -71,19 +71,19 @@ def test_a_rebooking_in_the_gap_takes_the_cancelled_number(six, alice, room):
 
 def test_a_plan_fully_booked_after_a_cancel_refuses_a_seventh(six, alice, room):
     services.session_cancel(session=session(six, 2), reason="away", by=alice)
-    book_at(six, alice, room, local(next_monday(10)))
+    book_at(six, alice, room, local(next_monday(8)))  # a fortnight after the last: the protocol's longest gap
     with pytest.raises(services.SchedulingConflict, match="0 sessions left"):
-        book_at(six, alice, room, local(next_monday(11)))
+        book_at(six, alice, room, local(next_monday(9)))
     assert len(numbers(six)) == 6 and in_time_order(six)
 
 
-def test_moving_a_session_past_the_next_one_swaps_their_numbers(six, alice, room):
-    second, third = session(six, 2), session(six, 3)
-    later = wall_clock(third.starts_at, clinic_zone()) + datetime.timedelta(days=2)
+def test_moving_a_session_past_the_later_ones_renumbers_them(six, alice, room):
+    second, last = session(six, 2), session(six, 6)
+    later = wall_clock(last.starts_at, clinic_zone()) + WEEK  # the only place past them that keeps the spacing
     result = services.session_move(session=second, new_local=later, by=alice)
-    assert [s.sequence for s in result.moved] == [3]
-    third.refresh_from_db()
-    assert third.sequence == 2
+    assert [s.sequence for s in result.moved] == [6]
+    last.refresh_from_db()
+    assert last.sequence == 5
     assert in_time_order(six)
 
 

@@ -101,7 +101,7 @@ def test_closures_and_absences_are_refused():
     assert problems == ["The clinic is closed: Public holiday.", "Dr. Kaya is away that day."]
 
 
-def test_a_proposal_marks_the_conflict_and_offers_the_nearest_free_slots():
+def test_a_proposal_marks_the_conflict_and_offers_the_nearest_free_slots_one_per_day():
     taken = [(at("2026-06-09T10:00"), at("2026-06-09T11:00"), 1)]
     proposals = s.propose_series(
         first=datetime.datetime(2026, 6, 2, 10, 0),
@@ -113,10 +113,12 @@ def test_a_proposal_marks_the_conflict_and_offers_the_nearest_free_slots():
     assert [p.ok for p in proposals] == [True, False, True]
     conflict = proposals[1]
     assert "Dr. Kaya is already booked 10:00–11:00." in conflict.problems
+    # Right after the other session on the day; then the patient's usual 10:00 on the nearest
+    # other days, the later first (it keeps at least the planned gap).
     assert [s.wall_clock(a, LONDON) for a in conflict.alternatives] == [
         datetime.datetime(2026, 6, 9, 11, 0),
-        datetime.datetime(2026, 6, 9, 9, 0),
-        datetime.datetime(2026, 6, 9, 11, 15),
+        datetime.datetime(2026, 6, 10, 10, 0),
+        datetime.datetime(2026, 6, 8, 10, 0),
     ]
 
 
@@ -148,10 +150,58 @@ def test_a_chosen_time_replaces_the_spacing_for_that_session_only():
     assert proposals[1].chosen and proposals[1].ok
 
 
-def test_sessions_closer_than_the_protocol_allows_are_flagged():
-    starts = [
-        (1, datetime.datetime(2026, 6, 2, 10)),
-        (2, datetime.datetime(2026, 6, 5, 10)),
-        (3, datetime.datetime(2026, 6, 16, 10)),
+def spaced(min_days=7, max_days=31, *sessions):
+    """Availability with the plan's sessions [(date, number, happened)] and the protocol's spacing."""
+    found = availability()
+    found.spacing = s.PlanSpacing(
+        min_days, max_days, [(day, number, None, happened) for day, number, happened in sessions]
+    )
+    return found
+
+
+def test_a_session_two_days_after_the_previous_in_a_seven_day_protocol_is_a_conflict():
+    free = spaced(7, 31, (datetime.date(2026, 6, 2), 1, False))
+    assert free.problems(at("2026-06-04T10:00"), at("2026-06-04T11:00")) == [
+        "Only 2 days after session 1 (Tue 2 Jun): the protocol asks for at least 7 days between sessions."
     ]
-    assert s.spacing_flags(starts, 7) == ["Session 2 is 3 days after session 1; the protocol asks for at least 7."]
+    assert free.problems(at("2026-06-09T10:00"), at("2026-06-09T11:00")) == []
+
+
+def test_a_session_too_close_before_the_next_one_and_on_the_same_day_are_conflicts():
+    free = spaced(7, 31, (datetime.date(2026, 6, 16), 3, False))
+    assert "Only 1 day before session 3" in free.problems(at("2026-06-15T10:00"), at("2026-06-15T11:00"))[0]
+    assert "The same day as session 3" in free.problems(at("2026-06-16T15:00"), at("2026-06-16T16:00"))[0]
+
+
+def test_too_long_a_gap_is_a_conflict_between_sessions_to_come_not_after_one_that_happened():
+    to_come = spaced(7, 14, (datetime.date(2026, 6, 2), 1, False))
+    assert to_come.problems(at("2026-06-23T10:00"), at("2026-06-23T11:00")) == [
+        "21 days after session 1 (Tue 2 Jun): the protocol allows at most 14 days between sessions."
+    ]
+    came_back = spaced(7, 14, (datetime.date(2026, 6, 2), 1, True))  # the patient had a break
+    assert came_back.problems(at("2026-06-23T10:00"), at("2026-06-23T11:00")) == []
+
+
+def test_a_session_being_moved_is_not_its_own_neighbour():
+    free = availability()
+    free.spacing = s.PlanSpacing(7, 31, [(datetime.date(2026, 6, 2), 1, 41, False)])
+    assert free.problems(at("2026-06-03T10:00"), at("2026-06-03T11:00"), ignore={41}) == []
+
+
+def test_a_proposal_keeps_the_spacing_when_a_session_is_chosen_closer():
+    found = spaced(7, 31)
+    proposals = s.propose_series(
+        first=datetime.datetime(2026, 6, 2, 10),
+        intervals=[7, 7],
+        count=3,
+        duration=datetime.timedelta(hours=1),
+        availability=found,
+        chosen={2: datetime.datetime(2026, 6, 4, 10)},
+        min_gap_days=7,
+    )
+    assert proposals[1].problems == [
+        "Only 2 days after session 1 (Tue 2 Jun): the protocol asks for at least 7 days between sessions."
+    ]
+    first = datetime.date(2026, 6, 2)
+    assert proposals[1].alternatives
+    assert all((s.wall_clock(alt, LONDON).date() - first).days >= 7 for alt in proposals[1].alternatives)

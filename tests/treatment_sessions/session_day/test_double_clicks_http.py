@@ -5,7 +5,6 @@ Each trial is a fresh session (or plan); the figures of every trial are printed,
 MESOCLINIC_DOUBLE_CLICK_TRIALS=5 reports how often a trial went wrong.
 """
 
-import datetime
 import http.cookiejar
 import os
 import re
@@ -17,6 +16,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.urls import reverse
 
 from mesoclinic.core.models import AuditEntry
+from mesoclinic.plans.demo import demo_signature
 from mesoclinic.plans.models import Consent, Plan, PlanStatus
 from mesoclinic.treatment_sessions.models import Chart, SessionStatus, TreatmentSession
 from tests.builders import (
@@ -31,6 +31,7 @@ from tests.builders import (
 )
 from tests.core.test_worker import database_url
 from tests.test_fault_tolerance import Browser, Server
+from tests.treatment_sessions.session_day.test_session_day import later_today
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -93,8 +94,8 @@ def all_at_once(browser, path, data, clicks):
 
 
 def chartable_session(alice, room, number=0):
-    """A cellulite session in an hour (and 50 minutes later for each `number`), re-checked
-    and ready to chart."""
+    """A cellulite session in an hour (and 50 minutes later for each `number`; as long before
+    now late in the evening), re-checked and ready to chart."""
     from mesoclinic.plans.services import plan_activate
 
     patient = PatientFactory()
@@ -102,9 +103,8 @@ def chartable_session(alice, room, number=0):
     screened(patient, alice, **covering(plan))
     consented(plan, alice)
     plan = plan_activate(plan=plan, by=alice)
-    start = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0) + datetime.timedelta(
-        minutes=60 + 50 * number
-    )
+    # On the clinic's today, whatever the hour: charting belongs to the session's day.
+    start = later_today(60 + 50 * number)
     session = booked_long_ago(session_at(plan, alice, room, start))
     rechecked(session, alice)
     return session
@@ -175,7 +175,7 @@ def test_simultaneous_consent_and_activation_posts_give_one_consent_and_one_acti
             "signed_name": patient.display_name,
             "confirmed": "on",
             "photo_consent": "no",
-            "signature": "",
+            "signature": demo_signature(),
         }
         consent_trials.append(all_at_once(browser, path, data, clicks=5))
         assert Consent.objects.filter(plan=plan).count() == 1

@@ -24,16 +24,27 @@ pytestmark = pytest.mark.django_db
 LONDON = zoneinfo.ZoneInfo(CLINIC_ZONE)
 
 
+def later_today(minutes=60):
+    """A moment `minutes` from now that stays on the clinic's today, since the re-check and the
+    chart belong to the session's day: late in the evening, as long before now instead."""
+    now = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0)
+    start = now + datetime.timedelta(minutes=minutes)
+    if start.astimezone(LONDON).date() != now.astimezone(LONDON).date():
+        start = now - datetime.timedelta(minutes=minutes)
+    return start
+
+
 @pytest.fixture
 def todays_session(clinic, alice, room, patient):
-    """A cellulite session in an hour for a patient screened with ibuprofen (an NSAID hold)."""
+    """A cellulite session in an hour (an hour ago late in the evening) for a patient screened
+    with ibuprofen (an NSAID hold)."""
     from mesoclinic.plans.services import plan_activate
 
     plan = plan_for(patient, alice, "cellulite")
     screened(patient, alice, medications=["ibuprofen"], **covering(plan))
     consented(plan, alice)
     plan = plan_activate(plan=plan, by=alice)
-    start = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0) + datetime.timedelta(hours=1)
+    start = later_today(60)
     # Screened and booked ten days ago, so the patient had time to keep every hold.
     return booked_long_ago(session_at(plan, alice, room, start))
 
@@ -299,7 +310,7 @@ def test_a_charted_product_with_an_ingredient_the_patient_is_allergic_to_is_refu
     screened(patient, alice, allergies=["local_anaesthetic"], **covering(plan))
     consented(plan, alice)
     plan = plan_activate(plan=plan, by=alice)
-    start = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0) + datetime.timedelta(hours=1)
+    start = later_today(60)
     session = booked_long_ago(session_at(plan, alice, room, start))
     rechecked(
         session, alice, decisions=[{"rule": "allergy-history", "key": "allergy-history", "decision": "acknowledged"}]

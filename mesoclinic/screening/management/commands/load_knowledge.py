@@ -2,7 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from mesoclinic.screening.knowledge import KnowledgeBaseError, build_knowledge_base
+from mesoclinic.screening.knowledge import KnowledgeBaseError, build_knowledge_base, untranslated
 
 # In dependency order. Each app's clinical knowledge is a fixture in fixtures/.
 KNOWLEDGE_FIXTURES = [
@@ -40,4 +40,10 @@ class Command(BaseCommand):
                 f"Knowledge base {kb.version}: {len(kb.terms)} terms, {len(kb.rules)} rules "
                 f"({counts['critical']} critical, {counts['warning']} warning, {counts['info']} info), "
                 f"{len(kb.documents)} source documents."
+            )
+        # A missing Turkish text shows the English to Turkish-speaking staff: loaded, but said.
+        missing = untranslated("tr", using=database)
+        if missing and verbosity:
+            self.stderr.write(
+                f"{len(missing)} texts have no Turkish translation (the English is shown): " + "; ".join(missing[:10])
             )
