@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "mesoclinic.plans",
     "mesoclinic.treatment_sessions",
     "mesoclinic.aftercare",
+    "mesoclinic.questionnaires",
     "mesoclinic.desk",
 ]
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("mesoclinic.treatment_sessions.photos.urls")),
     path("", include("mesoclinic.treatment_sessions.reminders.urls")),
     path("aftercare/", include("mesoclinic.aftercare.urls")),
+    path("", include("mesoclinic.questionnaires.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -12,7 +12,11 @@ from PIL import Image
 
 from mesoclinic.aftercare.services import link_create, sheet_for
 from mesoclinic.core.models import WorkingHours
+from mesoclinic.core.selectors import clinic_today
 from mesoclinic.plans.models import Consent
+from mesoclinic.questionnaires.models import QuestionnaireResponse
+from mesoclinic.questionnaires.services import link_create as questionnaire_link_create
+from mesoclinic.questionnaires.services import questionnaire_send, questionnaire_submit
 from mesoclinic.treatment_sessions.models import SessionPhoto
 from mesoclinic.treatment_sessions.scheduling.feeds import feed_create
 from tests.builders import PatientFactory, screened, signed_session
@@ -47,6 +51,8 @@ POST_ONLY = {
     "session_day:addendum",
     "scheduling:no_show",
     "patients:restore",
+    "questionnaires:send",
+    "questionnaires:revoke",
 }
 
 
@@ -96,6 +102,7 @@ def world(clinic, alice, sam, pat, room):
     own = signed_session(alice, room, pat, start=done.starts_at + datetime.timedelta(hours=2), next_in_days=0)
     sheet, own_sheet = sheet_for(done), sheet_for(own)
     return {
+        **_questionnaires(other, pat, alice),
         "patient": other,
         "session": upcoming,
         "done": done,
@@ -112,6 +119,29 @@ def world(clinic, alice, sam, pat, room):
             PatientFactory(given_name="Rx", family_name="Person"), alice, medications=["warfarin"]
         ),
     }
+
+
+def _questionnaires(other, pat, alice):
+    """A questionnaire still open and one sent back, for another patient and for Pat."""
+    visit = clinic_today() + datetime.timedelta(days=10)
+    made = {}
+    for who, patient in (("other", other), ("own", pat)):
+        sent = questionnaire_send(patient=patient, by=alice, visit_on=visit)
+        questionnaire_submit(request=sent, given={"pregnant": "no", "breastfeeding": "no"}, language="en")
+        still_open = questionnaire_send(patient=patient, by=alice, visit_on=visit)
+        made[f"{who}_questionnaire"] = still_open
+        made[f"{who}_questionnaire_sent"] = sent
+    made["questionnaire_link"] = questionnaire_link_create(made["other_questionnaire"])
+    made["questionnaire_sent_link"] = questionnaire_link_create(made["other_questionnaire_sent"])
+    made["questionnaire_response"] = QuestionnaireResponse.objects.get(request=made["other_questionnaire_sent"])
+    return made
+
+
+def verified_for_questionnaires(client, world):
+    """The link pages open only after the date of birth: this client has given it."""
+    session = client.session
+    session["questionnaire_verified"] = [world["other_questionnaire"].pk, world["other_questionnaire_sent"].pk]
+    session.save()
 
 
 def args_for(name, world, alice):
@@ -162,6 +192,18 @@ def args_for(name, world, alice):
         "aftercare:link": [world["link"]],
         "aftercare:link_pdf": [world["link"]],
         "reminders:message": [world["patient"].reminders.order_by("pk").first().pk],
+        "questionnaires:link": [world["questionnaire_link"]],
+        "questionnaires:link_screen": [world["questionnaire_link"], 1],
+        "questionnaires:link_review": [world["questionnaire_link"]],
+        "questionnaires:link_done": [world["questionnaire_sent_link"]],
+        "questionnaires:mine_screen": [world["other_questionnaire"].pk, 1],
+        "questionnaires:mine_review": [world["other_questionnaire"].pk],
+        "questionnaires:mine_done": [world["other_questionnaire_sent"].pk],
+        "questionnaires:send": [world["patient"].pk],
+        "questionnaires:revoke": [world["other_questionnaire"].pk],
+        "questionnaires:review": [world["questionnaire_response"].pk],
+        "questionnaires:adopt": [world["questionnaire_response"].pk],
+        "questionnaires:fhir_response": [world["questionnaire_response"].pk],
     }
     if name in by_name:
         return by_name[name]

@@ -27,7 +27,18 @@ from tests.builders import (
     screened,
     session_at,
 )
-from tests.test_access_matrix import DJANGO_VIEWS, A, P, S, T, args_for, clients, url_names, world
+from tests.test_access_matrix import (
+    DJANGO_VIEWS,
+    A,
+    P,
+    S,
+    T,
+    args_for,
+    clients,
+    url_names,
+    verified_for_questionnaires,
+    world,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +126,21 @@ WRITES_AN_ENTRY = {
     "aftercare:resend": CHANGE,
     "aftercare:link": True,
     "aftercare:link_pdf": True,
+    # The date-of-birth form shows nothing of the patient; the pages after it show their answers.
+    "questionnaires:link": False,
+    "questionnaires:link_screen": True,
+    "questionnaires:link_review": True,
+    "questionnaires:link_done": True,
+    "questionnaires:mine": False,  # visit dates only
+    "questionnaires:mine_screen": True,
+    "questionnaires:mine_review": True,
+    "questionnaires:mine_done": True,
+    "questionnaires:send": CHANGE,
+    "questionnaires:revoke": CHANGE,
+    "questionnaires:review": True,
+    "questionnaires:adopt": True,
+    "questionnaires:fhir_questionnaire": False,  # no patient's data
+    "questionnaires:fhir_response": True,
 }
 
 # Lists need something to list: recall a lot that was used (Today has the world's sessions).
@@ -144,6 +170,10 @@ def _pages_that_need_a_draft(world, alice, room):
     rechecked(booked_long_ago(session), alice, decisions=[])
     # The re-check opens only on the session's day: today's session, not the world's upcoming one.
     return {
+        # Pat's own questionnaires: her pages show only hers.
+        "questionnaires:mine_screen": [world["own_questionnaire"].pk, 1],
+        "questionnaires:mine_review": [world["own_questionnaire"].pk],
+        "questionnaires:mine_done": [world["own_questionnaire_sent"].pk],
         "plans:edit": [draft.pk],
         "plans:consent_sign": [draft.pk],
         "session_day:chart": [session.pk],
@@ -153,6 +183,7 @@ def _pages_that_need_a_draft(world, alice, room):
 
 def test_each_view_writes_an_entry_exactly_when_the_table_says(world, alice, sam, pat, room):
     by_role = clients(alice, sam, pat)
+    verified_for_questionnaires(by_role[P], world)
     own_args = _pages_that_need_a_draft(world, alice, room)
     observed, wrong = {}, []
     for name in url_names():
@@ -169,8 +200,11 @@ def test_each_view_writes_an_entry_exactly_when_the_table_says(world, alice, sam
             continue
         response = by_role[role].get(url)
         # The page itself, not a redirect away from it (the start page and sign-in send a
-        # signed-in user on by design).
-        assert response.status_code == 200 or name in ("home", "login"), f"{role} GET {url}: {response.status_code}"
+        # signed-in user on by design, and a questionnaire link already opened with the date of
+        # birth goes on to its first screen).
+        assert response.status_code == 200 or name in ("home", "login", "questionnaires:link"), (
+            f"{role} GET {url}: {response.status_code}"
+        )
         observed[name] = AuditEntry.objects.count() > before
         if observed[name] != expected:
             wrong.append(f"{name} ({role}): writes an entry: {observed[name]}, table says {expected}")

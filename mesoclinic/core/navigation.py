@@ -76,6 +76,7 @@ NAVIGATION = (
     NavItem(_("Outbox"), "reminders:outbox", (P, S), "bi-envelope"),
     NavItem(_("Clinic setup"), "core:setup", (S,), "bi-gear", ("core:setup",)),
     NavItem(_("My aftercare"), "aftercare:mine", (PT,), "bi-heart-pulse", ("aftercare:",)),
+    NavItem(_("My questionnaires"), "questionnaires:mine", (PT,), "bi-clipboard2-pulse", ("questionnaires:mine",)),
 )
 
 

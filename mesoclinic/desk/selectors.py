@@ -3,7 +3,9 @@
 from django.utils import timezone
 
 from mesoclinic.aftercare.selectors import patient_sheets
+from mesoclinic.core.selectors import current_clinic
 from mesoclinic.plans.selectors import plans_of
+from mesoclinic.questionnaires import selectors as questionnaires
 from mesoclinic.screening.selectors import screenings_of
 from mesoclinic.treatment_sessions.models import OCCUPYING, SessionStatus
 from mesoclinic.treatment_sessions.photos.selectors import patient_photos
@@ -29,16 +31,32 @@ def _sessions(patient, plans):
     return {"sessions": sessions, "next_session": upcoming[0] if upcoming else None}
 
 
+def _questionnaires(patient, next_session):
+    """The questionnaire card's facts, both roles: its requests in one query, the day the send
+    form offers (the next session's, else a week ahead) and where the message would go."""
+    zone = current_clinic().zone
+    requests = questionnaires.patient_questionnaires(patient)
+    return requests, {
+        "questionnaires": questionnaires.panel(requests),
+        "visit_day": questionnaires.default_visit_day(next_session, zone),
+        "destinations": questionnaires.destinations(patient),
+    }
+
+
 def practitioner_record(patient):
     """Everything the practitioner's patient page shows besides identity."""
     status = clinical_status(patient)
     plans = plans_of(patient)
+    sessions = _sessions(patient, plans)
+    _requests, questionnaire = _questionnaires(patient, sessions["next_session"])
     return {
         "status": status,
         "screenings": screenings_of(patient, limit=10),
         "plans": plans,
         "active_plan": next((plan for plan in plans if plan.is_active), None),
-        **_sessions(patient, plans),
+        **sessions,
+        # The open one, the answers to review (with the engine's verdict) and those adopted.
+        **questionnaire,
         "photos": patient_photos(patient),
         # Each with how its email and link stand, for Resend and Revoke: one query for all.
         "sheets": patient_sheets(patient),
@@ -47,6 +65,10 @@ def practitioner_record(patient):
 
 def scheduler_record(patient):
     """What the clinic admin sees: sessions and the plans to book, no clinical detail (the
-    booking hold says only that booking waits for the practitioner)."""
+    booking hold says only that booking waits for the practitioner; the questionnaire, only
+    whether it came back, and whether the clinic must call the patient first)."""
     plans = [plan for plan in plans_of(patient) if plan.is_active]
-    return {"status": clinical_status(patient), "plans": plans, **_sessions(patient, plans)}
+    sessions = _sessions(patient, plans)
+    requests, questionnaire = _questionnaires(patient, sessions["next_session"])
+    diary = questionnaires.upcoming_with_status(sessions["sessions"], requests, current_clinic().zone)
+    return {"status": clinical_status(patient), "plans": plans, **sessions, **questionnaire, "diary": diary}

@@ -9,6 +9,7 @@ from mesoclinic.core.permissions import STAFF, allow, load_or_404
 from mesoclinic.patients.forms import PatientSearchForm
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.selectors import contact_changes, duplicates_of, patient_search
+from mesoclinic.questionnaires.forms import send_form
 
 from . import services
 from .selectors import practitioner_record, scheduler_record
@@ -21,11 +22,16 @@ def patient_record(request, pk):
     changes = contact_changes(patient)
     if request.user.is_practitioner:
         record_view(request, patient, gettext_noop("patient record"))
-        context = {"patient": patient, "contact_changes": changes, **practitioner_record(patient)}
-        return render(request, "desk/patient.html", context)
-    record_view(request, patient, gettext_noop("contact details and appointments"))
-    context = {"patient": patient, "contact_changes": changes, **scheduler_record(patient)}
-    return render(request, "desk/patient_scheduler.html", context)
+        context = {"patient": patient, "contact_changes": changes, "clinical": True, **practitioner_record(patient)}
+        template = "desk/patient.html"
+    else:
+        record_view(request, patient, gettext_noop("contact details and appointments"))
+        context = {"patient": patient, "contact_changes": changes, "clinical": False, **scheduler_record(patient)}
+        template = "desk/patient_scheduler.html"
+    # "Send questionnaire": the one refused a moment ago, with what was typed and why, or a fresh one.
+    open_one = context["questionnaires"].open
+    context["questionnaire_form"] = send_form(request, patient, context["visit_day"], open_one.pk if open_one else "")
+    return render(request, template, context)
 
 
 @allow(Role.PRACTITIONER, record=True)

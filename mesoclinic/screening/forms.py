@@ -84,6 +84,56 @@ def flat_choices(kb, kind):
     )
 
 
+class Typed:
+    """What was typed in the free-text box of a list of answers, read against the vocabulary."""
+
+    def __init__(self):
+        self.codes, self.free_text, self.problems = [], [], []
+
+
+def read_typed(kb, name, text):
+    """Read the free text typed for the list `name` (conditions, medications, allergies,
+    ingredients), separated by commas, semicolons or lines: what names a term becomes that
+    term; free text is kept for conditions, medications and allergies (as unlisted answers); a
+    planned ingredient must be a term, because the allergy check needs it. Something typed in
+    the wrong list ("Advil" among the conditions) is a problem that says where it goes. The
+    screening form and the patient's questionnaire both read typed answers here."""
+    kinds = TERM_LISTS[name]
+    typed = Typed()
+    entries = [" ".join(t.split()) for t in re.split(r"[,;\n]", text or "")]
+    for entry in filter(None, entries):
+        found = kb.lookup(kinds, entry)
+        elsewhere = None if found else engine.unlisted_problem(entry, kb, listed_in=name)
+        if found is not None:
+            typed.codes.append(found[1])
+        elif elsewhere and "known term" in elsewhere:
+            typed.problems.append(elsewhere.replace(", where the rules read it", ""))
+        elif name not in engine.UNLISTED_LISTS:
+            close = kb.suggestions(kinds, entry)
+            unknown = gettext('"%(text)s" is not an ingredient the vocabulary knows.') % {"text": entry}
+            if close:
+                unknown += " " + gettext('Did you mean "%(term)s"?') % {"term": _term_label(kb, kinds, close[0])}
+            typed.problems.append(unknown)
+        elif len(entry) > engine.UNLISTED_MAX_CHARS:
+            typed.problems.append(
+                gettext(
+                    "Each entry can be at most %(most)s characters; "
+                    "this one has %(count)s: say it more briefly or split it with commas."
+                )
+                % {"most": engine.UNLISTED_MAX_CHARS, "count": len(entry)}
+            )
+        else:
+            typed.free_text.append(entry)
+    return typed
+
+
+def _term_label(kb, kinds, code):
+    for kind in kinds:
+        if (kind, code) in kb.terms:
+            return _label(kb.terms[(kind, code)])
+    return code
+
+
 class VocabularyChoices(forms.MultipleChoiceField):
     """Tick boxes whose choices come ready-made from the knowledge base (cached per revision):
     Django would otherwise normalise all ~250 of them twice on every live update."""
@@ -132,7 +182,25 @@ class ScreeningForm(forms.Form):
 
     PREGNANCY_FIELDS = ("pregnant", "breastfeeding", "trying_to_conceive")
 
-    def __init__(self, *args, kb, patient, evaluation_items=(), **kwargs):
+    # The sections whose answers can come from someone other than the practitioner (the
+    # patient, before the visit): each then needs a "confirmed with the patient" tick before
+    # the screening is saved. section -> (the tick's label, the fields it covers).
+    REPORTABLE = {
+        "pregnancy": (_("Pregnancy and breastfeeding confirmed with the patient"), PREGNANCY_FIELDS),
+        "skin_type": (_("Skin type confirmed with the patient"), ("fitzpatrick_skin_type",)),
+        "goals": (
+            _("What to treat, areas and reasons confirmed with the patient"),
+            ("indication", "areas", "goals"),
+        ),
+        "conditions": (_("Conditions confirmed with the patient"), ("conditions", "conditions_other")),
+        "medications": (_("Medications confirmed with the patient"), ("medications", "medications_other")),
+        "allergies": (_("Allergies confirmed with the patient"), ("allergies", "allergies_other")),
+        "previous_treatments": (_("Treatments tried before confirmed with the patient"), ("previous_treatments",)),
+    }
+
+    def __init__(self, *args, kb, patient, evaluation_items=(), reported=(), **kwargs):
+        """`reported`: the sections (REPORTABLE) whose answers the patient gave, not the
+        practitioner; each gets its confirm_<section> tick, required to save."""
         super().__init__(*args, **kwargs)
         self.kb = kb
         self.patient = patient
@@ -156,6 +224,13 @@ class ScreeningForm(forms.Form):
             self.fields[f"{name}_other"].widget.attrs.update(
                 {"placeholder": placeholder, "class": "term-other", "autocomplete": "off"}
             )
+        self.reported = tuple(
+            section
+            for section, (_tick, names) in self.REPORTABLE.items()
+            if section in reported and all(name in self.fields for name in names)
+        )
+        for section in self.reported:
+            self.fields[f"confirm_{section}"] = forms.BooleanField(label=self.REPORTABLE[section][0], required=False)
         self.answers = None
         self.unlisted = []
 
@@ -236,13 +311,35 @@ class ScreeningForm(forms.Form):
     def term_sections(self):
         return self.TERM_SECTIONS
 
+    @property
+    def confirm_fields(self):
+        """The "confirmed with the patient" tick of each reported section: {section: BoundField}."""
+        return {section: self[f"confirm_{section}"] for section in self.reported}
+
+    def confirm_reported(self) -> bool:
+        """Is every reported section ticked as confirmed? Each one that is not gets its error
+        beside its tick. Checked apart from the answers, so that the findings are still worked
+        out (and the decisions made on them kept) while a section waits for its tick."""
+        confirmed = True
+        for section in self.reported:
+            name = f"confirm_{section}"
+            if not self.fields[name].to_python(self[name].data):
+                self.add_error(name, gettext("Confirm this with the patient, or correct it, before saving."))
+                confirmed = False
+        return confirmed
+
+    @staticmethod
+    def planned_dates():
+        """(first, last): the days a screening may be planned for, today included."""
+        today = clinic_today()
+        return today, today + datetime.timedelta(days=settings.SCREENING_VALID_DAYS)
+
     def clean_on_date(self):
         """The planned date lies within the time this screening stays current: a screening for a
         day months ahead would be current now, and its age check would not be (a 17-year-old
         screened for a date after her birthday, then booked before it)."""
         day = self.cleaned_data["on_date"]
-        today = clinic_today()
-        last = today + datetime.timedelta(days=settings.SCREENING_VALID_DAYS)
+        today, last = self.planned_dates()
         if day < today:
             raise forms.ValidationError(gettext("The planned date is in the past: give the day of the treatment."))
         if day > last:
@@ -299,42 +396,14 @@ class ScreeningForm(forms.Form):
 
     def _typed(self, name, kinds):
         """What was typed in a list's "other" box: (codes of the terms it names, free text
-        the vocabulary does not know). Free text is kept for conditions, medications and
-        allergies; a planned ingredient must be a term, because the allergy check needs it."""
-        typed = [" ".join(t.split()) for t in re.split(r"[,;\n]", self.cleaned_data.get(f"{name}_other", ""))]
-        codes, free_text = [], []
-        for text in filter(None, typed):
-            found = self.kb.lookup(kinds, text)
-            elsewhere = None if found else engine.unlisted_problem(text, self.kb, listed_in=name)
-            if found is not None:
-                codes.append(found[1])
-            elif elsewhere and "known term" in elsewhere:
-                # Typed in the wrong box ("Advil" among the conditions): say where it goes.
-                self.add_error(f"{name}_other", elsewhere.replace(", where the rules read it", ""))
-            elif name not in engine.UNLISTED_LISTS:
-                close = self.kb.suggestions(kinds, text)
-                unknown = gettext('"%(text)s" is not an ingredient the vocabulary knows.') % {"text": text}
-                if close:
-                    unknown += " " + gettext('Did you mean "%(term)s"?') % {"term": self.term_label(kinds, close[0])}
-                self.add_error(f"{name}_other", unknown)
-            elif len(text) > engine.UNLISTED_MAX_CHARS:
-                self.add_error(
-                    f"{name}_other",
-                    gettext(
-                        "Each entry can be at most %(most)s characters; "
-                        "this one has %(count)s: say it more briefly or split it with commas."
-                    )
-                    % {"most": engine.UNLISTED_MAX_CHARS, "count": len(text)},
-                )
-            else:
-                free_text.append(text)
-        return codes, free_text
+        the vocabulary does not know), with each problem shown beside the box."""
+        typed = read_typed(self.kb, name, self.cleaned_data.get(f"{name}_other", ""))
+        for problem in typed.problems:
+            self.add_error(f"{name}_other", problem)
+        return typed.codes, typed.free_text
 
     def term_label(self, kinds, code):
-        for kind in kinds:
-            if (kind, code) in self.kb.terms:
-                return _label(self.kb.terms[(kind, code)])
-        return code
+        return _term_label(self.kb, kinds, code)
 
 
 COMMENT_LABELS = {

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 
 from . import engine
-from .models import EvaluationItem, KnowledgeState, Rule, SourceDocument, Term
+from .models import PATIENT_ANSWERS, EvaluationItem, KnowledgeState, Rule, SourceDocument, Term
 
 _lock = threading.Lock()
 _cached = {"revision": None, "kb": None}
@@ -74,7 +74,10 @@ def build_knowledge_base():
         terms[(term.kind, term.code)] = engine.TermInfo(
             term.kind, term.code, term.label, frozenset(ancestors), label_tr=term.label_tr
         )
-        for name in [term.code, term.label, *term.synonyms]:
+        # A patient types what they read: the Turkish label and the patient's wording name the
+        # term too ("Şu anda uçuk" is an active cold sore), as its synonyms do.
+        spoken = [term.label_tr, term.patient_label, term.patient_label_tr]
+        for name in dict.fromkeys([term.code, term.label, *term.synonyms, *filter(None, spoken)]):
             key = (term.kind, engine.normalise(name))
             if names.get(key, term.code) != term.code:
                 problems.append(f"{term.kind} {name!r} names both {names[key]} and {term.code}")
@@ -103,8 +106,19 @@ def build_knowledge_base():
                 hold_substance_tr=rule.hold_substance_tr,
             )
         )
+    asked = []
     for item in items:
         problems += [f"evaluation item {item.code}: {p}" for p in _source_problems(item.sources, documents)]
+        # The questionnaire asks these of patients: an unknown name would break it for everyone.
+        unknown = [name for name in item.patient_asks if name not in PATIENT_ANSWERS]
+        if unknown:
+            problems.append(f"evaluation item {item.code}: patient_asks names unknown answers {unknown}")
+        if item.patient_asks and not item.patient_title:
+            problems.append(f"evaluation item {item.code}: asks the patient but has no patient_title")
+        asked += item.patient_asks
+    problems += [
+        f"the answer {name} is asked by more than one evaluation step" for name in set(asked) if asked.count(name) > 1
+    ]
     templates = [spec.template for spec in specs if spec.template]
     problems += [f"more than one rule is the {name} template" for name in set(templates) if templates.count(name) > 1]
     if problems:
@@ -189,6 +203,15 @@ def _version(documents, terms, parents, by_id, rules, items):
                 sorted(by_id[p].code for p in parents.get(t.pk, ())),
                 sorted(t.synonyms),
                 t.label_tr,
+                # What the pre-visit questionnaire asks of patients is knowledge too.
+                [
+                    t.is_selectable,
+                    t.ask_patient,
+                    t.patient_label,
+                    t.patient_label_tr,
+                    t.patient_hint,
+                    t.patient_hint_tr,
+                ],
             ]
             for t in terms
         ],
@@ -215,7 +238,17 @@ def _version(documents, terms, parents, by_id, rules, items):
             for r in rules
         ],
         "evaluation": [
-            [i.code, i.label, i.help_text, i.sources, i.position, i.label_tr, i.help_text_tr] for i in items
+            [
+                i.code,
+                i.label,
+                i.help_text,
+                i.sources,
+                i.position,
+                i.label_tr,
+                i.help_text_tr,
+                [i.patient_asks, i.patient_title, i.patient_title_tr, i.patient_intro, i.patient_intro_tr],
+            ]
+            for i in items
         ],
     }
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -226,8 +259,8 @@ def _version(documents, terms, parents, by_id, rules, items):
 # needs none). `untranslated()` lists the gaps; the shipped fixtures have none (a test holds it).
 TRANSLATED_FIELDS = {
     "screening.Rule": ("title", "detail", "action", "hold_substance"),
-    "screening.Term": ("label",),
-    "screening.EvaluationItem": ("label", "help_text"),
+    "screening.Term": ("label", "patient_label", "patient_hint"),
+    "screening.EvaluationItem": ("label", "help_text", "patient_title", "patient_intro"),
     "plans.Protocol": ("title", "summary"),
     "treatment_sessions.AdverseEventType": ("label", "description"),
 }

@@ -72,6 +72,24 @@ class Term(models.Model):
     is_selectable = models.BooleanField(
         default=True, help_text="Offered as a tick box on the screening form (classes usually are too)."
     )
+    # How the pre-visit questionnaire asks a patient about the term, in their own words. Blank:
+    # the label, which is already plain for most terms ("Eczema", "Ibuprofen").
+    patient_label = models.CharField(
+        "label for patients", max_length=160, blank=True, help_text='Plain words, e.g. "A cold sore now".'
+    )
+    patient_label_tr = models.CharField("label for patients (Turkish)", max_length=160, blank=True)
+    patient_hint = models.CharField(
+        "examples for patients",
+        max_length=200,
+        blank=True,
+        help_text='What helps a patient recognise it, e.g. "Nurofen, Advil, Brufen".',
+    )
+    patient_hint_tr = models.CharField("examples for patients (Turkish)", max_length=200, blank=True)
+    ask_patient = models.BooleanField(
+        "asked in the pre-visit questionnaire",
+        default=True,
+        help_text="Off for what only the practitioner judges (deep wrinkles, a poorly controlled diabetes).",
+    )
 
     objects = TermManager()
 
@@ -149,6 +167,22 @@ class Rule(models.Model):
         validate_rule_fields(self)
 
 
+# The screening answers a patient can give at home, in the pre-visit questionnaire (the
+# questionnaires app words each one; an evaluation step names which of them it asks).
+PATIENT_ANSWERS = (
+    "pregnant",
+    "breastfeeding",
+    "conditions",
+    "medications",
+    "allergies",
+    "fitzpatrick_skin_type",
+    "indication",
+    "areas",
+    "goals",
+    "previous_treatments",
+)
+
+
 class EvaluationItem(models.Model):
     """A step of the pre-treatment evaluation the practitioner ticks off (cited)."""
 
@@ -159,12 +193,30 @@ class EvaluationItem(models.Model):
     help_text_tr = models.TextField("help text (Turkish)", blank=True)
     sources = models.JSONField()
     position = models.PositiveSmallIntegerField(default=100)
+    # The pre-visit questionnaire is built from these steps: a step that names answers here
+    # becomes a screen the patient fills in at home, titled in the patient's words.
+    patient_asks = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='The screening answers the patient gives for this step at home, e.g. ["conditions", "medications"].',
+    )
+    patient_title = models.CharField("title for patients", max_length=120, blank=True)
+    patient_title_tr = models.CharField("title for patients (Turkish)", max_length=120, blank=True)
+    patient_intro = models.TextField("introduction for patients", blank=True)
+    patient_intro_tr = models.TextField("introduction for patients (Turkish)", blank=True)
 
     class Meta:
         ordering = ["position", "code"]
 
     def __str__(self):
         return self.label
+
+    def clean(self):
+        asks = self.patient_asks
+        if not isinstance(asks, list) or any(name not in PATIENT_ANSWERS for name in asks):
+            raise ValidationError({"patient_asks": f"A list of answers from: {', '.join(PATIENT_ANSWERS)}."})
+        if asks and not self.patient_title:
+            raise ValidationError({"patient_title": "A step asked at home needs a title for patients."})
 
 
 class KnowledgeState(models.Model):

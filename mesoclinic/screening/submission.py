@@ -16,19 +16,32 @@ from .selectors import evaluation_items, latest_prescriber_decisions
 
 
 class ScreeningSubmission:
-    def __init__(self, patient, data=None, *, initial=None, saving=True, kb=None):
+    def __init__(self, patient, data=None, *, initial=None, saving=True, kb=None, reported=()):
+        """`reported`: the sections whose answers someone else gave (the patient, before the
+        visit; ScreeningForm.REPORTABLE): saving needs each one confirmed with the patient."""
         self.patient = patient
         self.kb = kb or knowledge_base()
         self.saving = saving
         self.data = data
         self.form = ScreeningForm(
-            data, initial=initial, kb=self.kb, patient=patient, evaluation_items=evaluation_items()
+            data,
+            initial=initial,
+            kb=self.kb,
+            patient=patient,
+            evaluation_items=evaluation_items(),
+            reported=reported,
         )
         self.result = self.decision_form = None
 
     def is_valid(self) -> bool:
-        """Evaluates the answers when they are complete; valid when the decisions are too."""
-        if self.data is None or not self.form.is_valid() or self.form.answers is None:
+        """Evaluates the answers when they are complete; valid when the decisions are too, and
+        every reported section is confirmed. An unconfirmed section does not stop the findings
+        being worked out: the practitioner sees them, and their decisions, while they confirm."""
+        if self.data is None:
+            return False
+        answered = self.form.is_valid() and self.form.answers is not None
+        confirmed = not self.saving or self.form.confirm_reported()
+        if not answered:
             return False
         answers = self.form.answers
         self.result = services.screening_evaluate(answers, self.kb)
@@ -41,7 +54,7 @@ class ScreeningSubmission:
             prescriber_medications=self.result.prescriber_medications,
             previous=latest_prescriber_decisions(self.patient) if self.result.prescriber_medications else {},
         )
-        return self.saving and self.decision_form.is_valid()
+        return self.saving and self.decision_form.is_valid() and confirmed
 
     def save(self, recorded_by):
         """The recorded screening, or None with the service's refusal shown on the form."""

@@ -349,6 +349,8 @@ class ReminderKind(models.TextChoices):
     FOLLOW_UP = "follow_up", "Follow-up after the session"
     AFTERCARE = "aftercare", "Aftercare sheet"
     CHANGE = "change", "Appointment moved or cancelled"
+    QUESTIONNAIRE = "questionnaire", "Pre-visit questionnaire"
+    QUESTIONNAIRE_CHASE = "questionnaire_chase", "Questionnaire not yet returned"
 
 
 class ReminderStatus(models.TextChoices):
@@ -375,7 +377,7 @@ class Reminder(PatientDataMixin, models.Model):
     session = models.ForeignKey(
         TreatmentSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminders"
     )
-    kind = models.CharField(max_length=12, choices=ReminderKind.choices)
+    kind = models.CharField(max_length=20, choices=ReminderKind.choices)
     due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
     details = models.JSONField(default=dict, blank=True, help_text="What the message needs: the hold, a link...")

@@ -50,6 +50,9 @@ SESSION_KINDS = (
 )
 # kind -> function(reminder) -> extra template context for that kind's email.
 COMPOSERS = {}
+# kind -> function(reminder) -> False when the message is no longer wanted (a chase for a
+# questionnaire that came back): checked under the row's lock, just before sending.
+STILL_WANTED = {}
 # kind -> function(reminder) -> what a preview shows instead of what its composer makes only
 # when the email goes.
 PREVIEWS = {
@@ -58,12 +61,15 @@ PREVIEWS = {
 }
 
 
-def register_composer(kind, composer, *, preview=None):
+def register_composer(kind, composer, *, preview=None, still_wanted=None):
     """`composer(reminder)` returns what the email of `kind` needs besides the session;
-    `preview(reminder)`, if given, what a preview shows instead (it must write nothing)."""
+    `preview(reminder)`, if given, what a preview shows instead (it must write nothing);
+    `still_wanted(reminder)`, if given, whether it should still go when it falls due."""
     COMPOSERS[kind] = composer
     if preview is not None:
         PREVIEWS[kind] = preview
+    if still_wanted is not None:
+        STILL_WANTED[kind] = still_wanted
 
 
 def deliver(reminder_id):
@@ -87,6 +93,11 @@ def deliver(reminder_id):
         if reminder.session_id is None and reminder.kind in SESSION_KINDS:
             reminder.status = ReminderStatus.CANCELLED
             reminder.last_error = "The session no longer exists."
+            reminder.save(update_fields=["status", "last_error"])
+            return "cancelled"
+        if reminder.kind in STILL_WANTED and not STILL_WANTED[reminder.kind](reminder):
+            reminder.status = ReminderStatus.CANCELLED
+            reminder.last_error = "No longer needed when it fell due."
             reminder.save(update_fields=["status", "last_error"])
             return "cancelled"
         patient = reminder.patient
@@ -242,6 +253,15 @@ def compose(reminder, *, preview=False):
 PREVIEW_TOKEN = "NEW-LINK-MADE-WHEN-IT-IS-SENT".ljust(43, "-")
 
 
+# The kinds whose text message carries a secret link, and the URL it points at: a preview shows
+# one as long as the real one.
+SMS_PREVIEW_LINKS = {ReminderKind.AFTERCARE: "aftercare:link"}
+
+
+def register_sms_link(kind, url_name):
+    SMS_PREVIEW_LINKS[kind] = url_name
+
+
 class MessageTooLong(Exception):
     """Even the short wording of a text message is more than two parts."""
 
@@ -258,9 +278,9 @@ def compose_sms(reminder, *, preview=False):
     base = settings.MESOCLINIC_BASE_URL.rstrip("/")
     if reminder.kind == ReminderKind.HOLD and patient.user_id:
         context["link"] = base + reverse("aftercare:mine")
-    if preview and reminder.kind == ReminderKind.AFTERCARE:
+    if preview and reminder.kind in SMS_PREVIEW_LINKS:
         # As long as a real link, so that the preview's length in parts is the real one's.
-        context["link"] = base + reverse("aftercare:link", args=[PREVIEW_TOKEN])
+        context["link"] = base + reverse(SMS_PREVIEW_LINKS[reminder.kind], args=[PREVIEW_TOKEN])
     changes = context.get("changes") or []
     shown = [len(changes) - dropped for dropped in range(len(changes))] or [0]
     with translation.override(patient.preferred_language):

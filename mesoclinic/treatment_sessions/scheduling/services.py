@@ -33,6 +33,7 @@ from mesoclinic.screening.instructions import too_late
 from mesoclinic.screening.selectors import patient_instructions
 from mesoclinic.treatment_sessions.models import OCCUPYING, SessionSeries, SessionStatus, TreatmentSession
 from mesoclinic.treatment_sessions.reminders.services import notify_changes, sync_reminders
+from mesoclinic.treatment_sessions.signals import sessions_booked
 from mesoclinic.treatment_sessions.status import booking_refusal
 
 from . import slots
@@ -397,6 +398,10 @@ def series_book(
         raise _conflict_from(error) from error
     _renumbered(plan, sessions)
     _sessions_changed(sessions)
+    ids, first = [s.pk for s in sessions], first_sequence == 1
+    transaction.on_commit(
+        lambda: sessions_booked.send(sender=TreatmentSession, plan_id=plan.pk, session_ids=ids, first=first)
+    )
     return series
 
 

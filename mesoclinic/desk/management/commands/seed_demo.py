@@ -7,6 +7,7 @@ from mesoclinic.aftercare import demo as aftercare_demo
 from mesoclinic.core import demo as core_demo
 from mesoclinic.patients import demo as patient_demo
 from mesoclinic.plans import demo as plan_demo
+from mesoclinic.questionnaires import demo as questionnaire_demo
 from mesoclinic.treatment_sessions import demo as session_demo
 
 # The demo users' password is printed in the README: on a server others can reach, that is a
@@ -49,6 +50,7 @@ class Command(BaseCommand):
         plan_demo.seed_products()
         session_demo.seed_journeys(practitioner=users["practitioners"][0], scheduler=users["scheduler"])
         aftercare_demo.seed_sheets()
+        questionnaire_link = questionnaire_demo.seed_questionnaires()
         if patients:
             created = patient_demo.seed_bulk_patients(patients, stdout=self.stdout)
             self.stdout.write(f"Generated patients: {created} added, {patients} wanted.")
@@ -62,3 +64,7 @@ class Command(BaseCommand):
             "  scheduler     Selin Demir, clinic admin (calendar, contact details)\n"
             "  patient       Emma Clarke, patient (her own aftercare sheets)"
         )
+        if questionnaire_link:
+            self.stdout.write(
+                f"A pre-visit questionnaire to try as a patient (Sofia Martins, born 30.01.1995):\n  {questionnaire_link}"
+            )
