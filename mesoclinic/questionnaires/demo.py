@@ -12,8 +12,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from mesoclinic.core.selectors import clinic_today
+from mesoclinic.core.selectors import clinic_today, current_clinic, wall_clock
 from mesoclinic.patients.models import Patient
+from mesoclinic.treatment_sessions.models import SessionStatus, TreatmentSession
 
 from . import services
 from .models import VALID_FOR, QuestionnaireRequest
@@ -45,9 +46,19 @@ def seed_questionnaires():
         # Booking the demo's first sessions may have sent one already (as booking does).
         request = QuestionnaireRequest.objects.open().filter(patient=patient).first()
         if request is None:
+            # For the patient's next session, as the clinic would send it, else a visit in 10 days.
             now = timezone.now()
+            session = (
+                TreatmentSession.objects.filter(patient=patient, status=SessionStatus.SCHEDULED, starts_at__gt=now)
+                .order_by("starts_at")
+                .first()
+            )
+            day = wall_clock(session.starts_at, current_clinic().zone).date() if session else visit_on
             request = QuestionnaireRequest.objects.create(
-                patient=patient, visit_on=visit_on, created_at=now, expires_at=now + VALID_FOR
+                patient=patient,
+                visit_on=day,
+                created_at=now,
+                expires_at=max(now + VALID_FOR, services.end_of(day)),
             )
         if given is not None:
             services.questionnaire_submit(request=request, given=given, language=patient.preferred_language)

@@ -96,7 +96,7 @@ def questionnaire_send(*, patient, by=None, visit_on=None, session=None, now=Non
             visit_on=visit_on,
             created_at=now,
             created_by=by,
-            expires_at=max(now + VALID_FOR, _end_of(visit_on)) if visit_on else now + VALID_FOR,
+            expires_at=max(now + VALID_FOR, end_of(visit_on)) if visit_on else now + VALID_FOR,
         )
     _queue_message(request, ReminderKind.QUESTIONNAIRE, due=now, key=f"questionnaire:{request.pk}")
     chase = datetime.datetime.combine(visit_on, datetime.time(10), tzinfo=current_clinic().zone) - CHASE_BEFORE
@@ -105,7 +105,7 @@ def questionnaire_send(*, patient, by=None, visit_on=None, session=None, now=Non
     return request
 
 
-def _end_of(day):
+def end_of(day):
     """The end of the clinic's day `day`: a link sent for a visit more than 7 days away still
     works until the visit, so the chase 3 days before can bring the patient back to it."""
     return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=current_clinic().zone)

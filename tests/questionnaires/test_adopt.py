@@ -9,6 +9,7 @@ confirmed with them before it is saved.
 import datetime
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +17,7 @@ from django.utils import timezone
 from mesoclinic.core.models import AuditEntry
 from mesoclinic.core.selectors import clinic_today
 from mesoclinic.questionnaires import adoption, services
-from mesoclinic.questionnaires.models import VALID_FOR, QuestionnaireRequest
+from mesoclinic.questionnaires.models import VALID_FOR, QuestionnaireRequest, QuestionnaireResponse
 from mesoclinic.screening.forms import ScreeningForm
 from mesoclinic.screening.knowledge import knowledge_base
 from mesoclinic.screening.models import Outcome, Screening
@@ -216,11 +217,18 @@ def test_saving_links_the_screening_and_both_are_in_the_audit_trail(alice_client
     alice_client.post(adopt_url(response), filled_in(response))
     screening = Screening.objects.get()
     entries = AuditEntry.objects.for_patient(patient.pk)
-    viewed = entries.filter(action=AuditEntry.Action.ACCESS, object_id=response.pk).get()
+    # Ids repeat across tables (request 1, response 1): an entry is about a row of one model.
+    kind = ContentType.objects.get_for_model(QuestionnaireResponse)
+    viewed = entries.filter(action=AuditEntry.Action.ACCESS, content_type=kind, object_id=response.pk).get()
     assert viewed.actor == alice and viewed.additional_data["page"] == "screening form from the questionnaire"
-    linked = entries.filter(action=AuditEntry.Action.UPDATE, object_id=response.pk).get()
+    linked = entries.filter(action=AuditEntry.Action.UPDATE, content_type=kind, object_id=response.pk).get()
     assert linked.actor == alice and "adopted_screening" in linked.changes
-    started = entries.filter(action=AuditEntry.Action.UPDATE, object_id=screening.pk, changes__has_key="started from")
+    started = entries.filter(
+        action=AuditEntry.Action.UPDATE,
+        content_type=ContentType.objects.get_for_model(Screening),
+        object_id=screening.pk,
+        changes__has_key="started from",
+    )
     assert started.get().actor == alice
 
 
