@@ -257,6 +257,8 @@ STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/noto-sans", NODE_MODULES / "@fontsource" / "noto-sans" / "files"),
     ("vendor/signature_pad", NODE_MODULES / "signature_pad" / "dist"),
+    # The DataMatrix reader for scanning a pack's lot (its browser bundle includes @zxing/library).
+    ("vendor/zxing", NODE_MODULES / "@zxing" / "browser" / "umd"),
 ]
 STORAGES = {
     # Uploads (session photos) live outside the static folders and are served by a view

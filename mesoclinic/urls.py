@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("mesoclinic.treatment_sessions.scheduling.urls")),
     path("", include("mesoclinic.treatment_sessions.session_day.urls")),
     path("", include("mesoclinic.treatment_sessions.photos.urls")),
+    path("", include("mesoclinic.treatment_sessions.stock.urls")),
     path("", include("mesoclinic.treatment_sessions.reminders.urls")),
     path("aftercare/", include("mesoclinic.aftercare.urls")),
     path("", include("mesoclinic.questionnaires.urls")),

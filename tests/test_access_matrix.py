@@ -17,7 +17,7 @@ from mesoclinic.plans.models import Consent
 from mesoclinic.questionnaires.models import QuestionnaireResponse
 from mesoclinic.questionnaires.services import link_create as questionnaire_link_create
 from mesoclinic.questionnaires.services import questionnaire_send, questionnaire_submit
-from mesoclinic.treatment_sessions.models import SessionPhoto
+from mesoclinic.treatment_sessions.models import Lot, SessionPhoto
 from mesoclinic.treatment_sessions.scheduling.feeds import feed_create
 from tests.builders import PatientFactory, screened, signed_session
 
@@ -53,6 +53,7 @@ POST_ONLY = {
     "patients:restore",
     "questionnaires:send",
     "questionnaires:revoke",
+    "stock:scan",
 }
 
 
@@ -127,7 +128,17 @@ def _questionnaires(other, pat, alice):
     made = {}
     for who, patient in (("other", other), ("own", pat)):
         sent = questionnaire_send(patient=patient, by=alice, visit_on=visit)
-        questionnaire_submit(request=sent, given={"pregnant": "no", "breastfeeding": "no"}, language="en")
+        questionnaire_submit(
+            request=sent,
+            given={
+                "pregnant": "no",
+                "breastfeeding": "no",
+                "conditions_none": "yes",
+                "medications_none": "yes",
+                "allergies_none": "yes",
+            },
+            language="en",
+        )
         still_open = questionnaire_send(patient=patient, by=alice, visit_on=visit)
         made[f"{who}_questionnaire"] = still_open
         made[f"{who}_questionnaire_sent"] = sent
@@ -204,6 +215,7 @@ def args_for(name, world, alice):
         "questionnaires:review": [world["questionnaire_response"].pk],
         "questionnaires:adopt": [world["questionnaire_response"].pk],
         "questionnaires:fhir_response": [world["questionnaire_response"].pk],
+        "stock:lot": [Lot.objects.order_by("pk").first().pk],
     }
     if name in by_name:
         return by_name[name]

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["core", "patients", "screening", "plans", "treatment_sessions", "aftercare", "questionnaires", "desk"]
 # Inside treatment_sessions: the shared core of the app, then each capability on those below it.
 # The session page (views.py, urls.py), the tasks, the demo and apps.py sit at the top.
-CAPABILITIES = ["models", "signals", "status", "selectors", "reminders", "scheduling", "session_day", "photos"]
+CAPABILITIES = ["models", "signals", "status", "selectors", "reminders", "scheduling", "stock", "session_day", "photos"]
 TOP = {"views", "urls", "tasks", "demo", "apps", "admin"}
 
 

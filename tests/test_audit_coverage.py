@@ -141,6 +141,11 @@ WRITES_AN_ENTRY = {
     "questionnaires:adopt": True,
     "questionnaires:fhir_questionnaire": False,  # no patient's data
     "questionnaires:fhir_response": True,
+    # Stock shows products and lots, no patient.
+    "stock:list": False,
+    "stock:receive": False,
+    "stock:scan": CHANGE,
+    "stock:lot": False,
 }
 
 # Lists need something to list: recall a lot that was used (Today has the world's sessions).

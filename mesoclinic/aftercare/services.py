@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from mesoclinic.core.models import AuditEntry
@@ -20,9 +20,17 @@ from mesoclinic.plans.models import IngredientInfo
 from mesoclinic.screening.instructions import for_session
 from mesoclinic.screening.knowledge import knowledge_base
 from mesoclinic.screening.selectors import patient_instructions, screening_standing
-from mesoclinic.treatment_sessions.models import Chart, Reminder, ReminderKind, ReminderStatus, TreatmentSession
+from mesoclinic.treatment_sessions.models import (
+    Chart,
+    PointShape,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    TreatmentSession,
+)
 from mesoclinic.treatment_sessions.reminders.channels import address, channels_for
 from mesoclinic.treatment_sessions.reminders.services import enqueue
+from mesoclinic.treatment_sessions.session_day.diagrams import DIAGRAMS
 
 from .models import AftercareInstruction, AftercareSheet, Section, SheetLink
 
@@ -69,6 +77,34 @@ def sheet_context(session):
         "skin_type": answers.get("fitzpatrick_skin_type"),
         "events": {event.type_id for event in chart.adverse_events.all()},
     }
+
+
+def _place(value):
+    return round(float(value), 1)
+
+
+def sheet_map(chart):
+    """Where the patient was treated, for the sheet's simplified map: per diagram, a dot for each
+    point and the outline of each painted zone. Nothing else: no volumes, lots, depths or
+    needles (the patient needs to know where, and the chart keeps the rest). Kept in the sheet
+    with the rest of what was done; the drawing itself comes from the diagram when it is read."""
+    marked = {}
+    for point in chart.points.order_by("position", "id"):
+        entry = marked.setdefault(point.diagram, {"dots": [], "zones": []})
+        if point.shape == PointShape.ZONE and point.outline:
+            entry["zones"].append([[_place(x), _place(y)] for x, y in point.outline])
+        else:
+            entry["dots"].append([_place(point.x), _place(point.y)])
+    order = [code for code in DIAGRAMS if code in marked] + sorted(set(marked) - set(DIAGRAMS))
+    with translation.override("en"):  # stored in English, as the sheet's other words are
+        return [
+            {
+                "diagram": code,
+                "title": str(DIAGRAMS[code].title) if code in DIAGRAMS else code,
+                **marked[code],
+            }
+            for code in order
+        ]
 
 
 def sheet_build(session):
@@ -122,6 +158,7 @@ def sheet_build(session):
         "indication": session.plan.indication.label,
         "areas": [a.area.label for a in chart.areas.select_related("area")],
         "products": sorted({use.lot.product.name for use in chart.products_used.select_related("lot__product")}),
+        "map": sheet_map(chart),
         "ingredients": [plain.get(t.code, t.label) for t in session.plan.ingredients.all()],
         "sections": sections,
         "events": events,

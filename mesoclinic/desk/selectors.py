@@ -7,9 +7,10 @@ from mesoclinic.core.selectors import current_clinic
 from mesoclinic.plans.selectors import plans_of
 from mesoclinic.questionnaires import selectors as questionnaires
 from mesoclinic.screening.selectors import screenings_of
-from mesoclinic.treatment_sessions.models import OCCUPYING, SessionStatus
+from mesoclinic.treatment_sessions.models import OCCUPYING, Chart, SessionStatus
 from mesoclinic.treatment_sessions.photos.selectors import patient_photos
 from mesoclinic.treatment_sessions.selectors import sessions_of_patient
+from mesoclinic.treatment_sessions.session_day.selectors import chart_map
 from mesoclinic.treatment_sessions.status import clinical_status
 
 
@@ -60,6 +61,14 @@ def practitioner_record(patient):
         "photos": patient_photos(patient),
         # Each with how its email and link stand, for Resend and Revoke: one query for all.
         "sheets": patient_sheets(patient),
+        # The last signed chart with an injection map, with its map: a list of one, or none.
+        "injection_map": [
+            (c, chart_map(c))
+            for c in Chart.objects.filter(patient=patient, signed_at__isnull=False, points__isnull=False)
+            .distinct()
+            .select_related("session__plan__indication")
+            .order_by("-signed_at")[:1]
+        ],
     }
 
 

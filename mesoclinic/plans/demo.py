@@ -1,18 +1,21 @@
 """The demo clinic's plans and product catalogue (`seed_demo` and tests/builders only).
 
-Made-up products, each with its ingredients, so the allergy check has something to check; and
+Made-up products, each with its ingredients, so the allergy check has something to check, and
+with a form, strength, unit, GTIN and reorder level as a maker's leaflet and a pack give them; and
 plans drawn up as the builder would with the protocol's defaults, through `plan_create`.
 """
 
 import base64
 import io
+from dataclasses import dataclass
+from decimal import Decimal
 
 from PIL import Image, ImageDraw
 
 from mesoclinic.screening.models import Term
 
 from .forms import PlanForm
-from .models import Product, Protocol
+from .models import Product, ProductForm, Protocol
 from .services import consent_sign, plan_create
 
 
@@ -51,20 +54,90 @@ def signed_consent(plan, by, document_html="<p>document</p>", photo=True):
     )
 
 
-# name -> (manufacturer, ingredient codes). The names are invented: no real brand is claimed.
+@dataclass(frozen=True)
+class DemoProduct:
+    """A made-up product as its maker's leaflet would describe it. `max_ml_per_session` only
+    where a maker of such a product states one (a lipolytic's, a piroxicam ampoule's daily dose);
+    a skin or hair cocktail's maker usually states none, and none is invented."""
+
+    manufacturer: str
+    ingredients: tuple
+    form: str
+    concentration: str
+    unit_ml: Decimal
+    max_ml_per_session: Decimal | None
+    gtin: str  # GTIN-14 of an EAN-13 under the Türkiye prefix 869, its check digit valid
+    reorder_ml: Decimal
+
+
+# The names, makers and GTINs are invented: no real brand or company is claimed.
 PRODUCTS = {
-    "HydraGlow Meso": ("Nova Aesthetics", ["hyaluronic_acid", "vitamin_c", "amino_acids"]),
-    "Capilla Boost": ("Nova Aesthetics", ["biotin", "d_panthenol", "growth_factors", "zinc"]),
-    "LipoContour": ("Meridian Labs", ["phosphatidylcholine", "deoxycholate"]),
-    "Lumina Tone": ("Meridian Labs", ["tranexamic_acid", "glutathione", "vitamin_c"]),
-    "Relief Meso": ("Meridian Labs", ["piroxicam", "lidocaine"]),
+    "HydraGlow Meso": DemoProduct(
+        "Nova Aesthetics",
+        ("hyaluronic_acid", "vitamin_c", "amino_acids"),
+        ProductForm.VIAL,
+        "non-cross-linked hyaluronic acid 10 mg/ml",
+        Decimal("5"),
+        None,
+        "08691234100011",
+        Decimal("20"),
+    ),
+    "Capilla Boost": DemoProduct(
+        "Nova Aesthetics",
+        ("biotin", "d_panthenol", "growth_factors", "zinc"),
+        ProductForm.VIAL,
+        "",  # a cocktail whose maker gives no single strength
+        Decimal("5"),
+        None,
+        "08691234100028",
+        Decimal("20"),
+    ),
+    "LipoContour": DemoProduct(
+        "Meridian Labs",
+        ("phosphatidylcholine", "deoxycholate"),
+        ProductForm.AMPOULE,
+        "phosphatidylcholine 50 mg/ml, sodium deoxycholate 42 mg/ml",
+        Decimal("5"),
+        Decimal("10"),
+        "08691234100035",
+        Decimal("25"),
+    ),
+    "Lumina Tone": DemoProduct(
+        "Meridian Labs",
+        ("tranexamic_acid", "glutathione", "vitamin_c"),
+        ProductForm.AMPOULE,
+        "tranexamic acid 4 mg/ml",
+        Decimal("5"),
+        None,
+        "08691234100042",
+        Decimal("15"),
+    ),
+    "Relief Meso": DemoProduct(
+        "Meridian Labs",
+        ("piroxicam", "lidocaine"),
+        ProductForm.AMPOULE,
+        "piroxicam 10 mg/ml, lidocaine 20 mg/ml",
+        Decimal("2"),
+        Decimal("2"),  # 20 mg of piroxicam: the day's most
+        "08691234100059",
+        Decimal("6"),
+    ),
 }
+CATALOGUE_FIELDS = ("form", "concentration", "unit_ml", "max_ml_per_session", "gtin", "reorder_ml")
 
 
 def seed_products():
-    """Create the demo products, and give any existing one without ingredients its list."""
+    """Create the demo products, and give an existing one what it lacks (its ingredients, its
+    form, strength, unit, limit, GTIN, reorder level) without changing what the clinic set."""
     terms = {t.code: t for t in Term.objects.filter(kind="ingredient")}
-    for name, (maker, codes) in PRODUCTS.items():
-        product, _ = Product.objects.get_or_create(name=name, manufacturer=maker)
+    for name, demo in PRODUCTS.items():
+        product, _ = Product.objects.get_or_create(name=name, manufacturer=demo.manufacturer)
         if not product.ingredients.exists():
-            product.ingredients.set([terms[code] for code in codes])
+            product.ingredients.set([terms[code] for code in demo.ingredients])
+        missing = [
+            f for f in CATALOGUE_FIELDS if getattr(product, f) in ("", None) and getattr(demo, f) not in ("", None)
+        ]
+        for field in missing:
+            setattr(product, field, getattr(demo, field))
+        if missing:
+            product.save(update_fields=missing)

@@ -1,5 +1,11 @@
+import re
+from decimal import Decimal
+
+from biip.checksums import gs1_standard_check_digit
+from biip.gtin import Gtin
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.screening import bilingual
@@ -9,6 +15,7 @@ from mesoclinic.screening.models import Term
 from . import limits
 from .consent import signing_problems
 from .models import CombinationTreatment, Product, Protocol, Technique
+from .models import ProductForm as ProductFormChoice
 
 
 class ProtocolChoiceField(forms.ModelChoiceField):
@@ -205,17 +212,109 @@ class WithdrawForm(forms.Form):
     )
 
 
+# What a GTIN is printed with between its digits on a pack or a delivery note, ignored.
+GTIN_SEPARATORS = re.compile(r"[\s.-]+")
+GTIN_DIGITS = re.compile(r"[0-9]+")  # ASCII only: "²" and "٣" are digits to str.isdigit
+GTIN_LENGTHS = (8, 12, 13, 14)
+DECIMAL_INPUT = {"step": "0.01", "inputmode": "decimal"}
+
+
+def gtin_problem(digits):
+    """Why `digits` is not a GTIN, in words for the person who typed it; "" when it is one.
+    The last digit is a GS1 check digit: a mistyped or swapped digit almost always fails it."""
+    if not GTIN_DIGITS.fullmatch(digits):
+        return gettext("A GTIN has digits only: check the number under the barcode.")
+    if len(digits) not in GTIN_LENGTHS:
+        return gettext("A GTIN has 8, 12, 13 or 14 digits; this one has %(count)d.") % {"count": len(digits)}
+    if not digits.strip("0"):
+        return gettext("A GTIN of zeros is no product's: type the number under the barcode.")
+    # Not saying which digit would fit: made to fit, it would hide the digit that was mistyped.
+    if int(digits[-1]) != gs1_standard_check_digit(digits[:-1]):
+        return gettext(
+            "The last digit (the check digit) does not fit the digits before it: a digit was "
+            "mistyped or two were swapped. Check the number on the pack."
+        )
+    return ""
+
+
+def normalize_gtin(text):
+    """A GTIN as stored: its 14-digit form (GTIN-14, zeros in front), the form the GS1 code on
+    a pack carries, so a number typed from the EAN-13 under the barcode and one scanned from
+    the DataMatrix are one product."""
+    return Gtin.parse(text).as_gtin_14()
+
+
 class ProductForm(forms.ModelForm):
+    """A product of the catalogue: its ingredients (the allergy check reads them), its form and
+    strength as the maker prints them, its unit and the maker's most per session (charting
+    more is flagged), the GTIN on its pack (scanning finds it) and a reorder level."""
+
+    # Bounds a real value never meets and a slip of the finger often does ("50" for "5.0").
+    unit_ml = forms.DecimalField(
+        label=_("Volume of one unit (ml)"),
+        help_text=_("One vial, ampoule or syringe."),
+        required=False,
+        max_digits=6,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("1000"),
+        widget=forms.NumberInput(attrs=DECIMAL_INPUT),
+    )
+    max_ml_per_session = forms.DecimalField(
+        label=_("Most per session (ml)"),
+        help_text=_("Only where the maker states one: charting more is flagged. Else leave it empty."),
+        required=False,
+        max_digits=6,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("100"),
+        widget=forms.NumberInput(attrs=DECIMAL_INPUT),
+    )
+    reorder_ml = forms.DecimalField(
+        label=_("Reorder level (ml)"),
+        help_text=_("The stock list flags the product when less than this is on hand."),
+        required=False,
+        max_digits=8,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        max_value=Decimal("100000"),
+        widget=forms.NumberInput(attrs=DECIMAL_INPUT),
+    )
+
     class Meta:
         model = Product
-        fields = ["name", "manufacturer", "ingredients", "notes", "is_active"]
-        widgets = {"ingredients": forms.CheckboxSelectMultiple, "notes": forms.Textarea(attrs={"rows": 2})}
+        fields = [
+            "name",
+            "manufacturer",
+            "ingredients",
+            "form",
+            "concentration",
+            "unit_ml",
+            "max_ml_per_session",
+            "gtin",
+            "reorder_ml",
+            "notes",
+            "is_active",
+        ]
+        widgets = {
+            "ingredients": forms.CheckboxSelectMultiple,
+            "notes": forms.Textarea(attrs={"rows": 2}),
+            # Text, not a number: a GTIN's zeros in front are part of it.
+            "gtin": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}),
+        }
         labels = {
             "name": _("Name"),
             "manufacturer": _("Manufacturer"),
             "ingredients": _("Ingredients"),
+            "form": _("Form"),
+            "concentration": _("Concentration"),
+            "gtin": _("GTIN (barcode number)"),
             "notes": _("Notes"),
             "is_active": _("In use"),
+        }
+        help_texts = {
+            "concentration": _("As the maker states it, e.g. “hyaluronic acid 20 mg/ml”."),
+            "gtin": _("The 8 to 14 digits under the barcode. Spaces do not matter."),
         }
 
     def __init__(self, *args, **kwargs):
@@ -223,3 +322,28 @@ class ProductForm(forms.ModelForm):
         self.fields["ingredients"].queryset = Term.objects.filter(kind="ingredient").order_by("label")
         # Each ingredient by its label in the reader's language.
         self.fields["ingredients"].label_from_instance = lambda term: bilingual.text(term, "label")
+        self.fields["form"].choices = [("", _("Not stated")), *ProductFormChoice.choices]
+        # Typed with spaces or dashes, a GTIN is longer than the 14 digits it is stored as.
+        gtin = self.fields["gtin"]
+        gtin.max_length, gtin.validators, gtin.widget.attrs["maxlength"] = 20, [], 20
+
+    def clean_gtin(self):
+        digits = GTIN_SEPARATORS.sub("", self.cleaned_data["gtin"])
+        if not digits:
+            return ""
+        problem = gtin_problem(digits)
+        if problem:
+            raise forms.ValidationError(problem)
+        gtin = normalize_gtin(digits)
+        other = Product.objects.filter(gtin=gtin).exclude(pk=self.instance.pk).first()
+        if other is not None:
+            raise forms.ValidationError(gettext("This GTIN is already that of %(product)s.") % {"product": other})
+        return gtin
+
+    def clean(self):
+        """The name with its maker once, said beside the name (the database refuses it too)."""
+        data = super().clean()
+        name, maker = data.get("name"), data.get("manufacturer", "")
+        if name and Product.objects.filter(name=name, manufacturer=maker).exclude(pk=self.instance.pk).exists():
+            self.add_error("name", gettext("The catalogue already has this product from this manufacturer."))
+        return data

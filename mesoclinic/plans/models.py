@@ -137,20 +137,63 @@ class IngredientInfo(models.Model):
         return self.term.label
 
 
+class ProductForm(models.TextChoices):
+    VIAL = "vial", _("Vial")
+    AMPOULE = "ampoule", _("Ampoule")
+    PREFILLED_SYRINGE = "prefilled_syringe", _("Prefilled syringe")
+    CARTRIDGE = "cartridge", _("Cartridge")
+    OTHER = "other", pgettext_lazy("product form", "Other")
+
+
 class Product(models.Model):
-    """A product the clinic stocks: a brand's cocktail, with its ingredients."""
+    """A product the clinic stocks: a brand's cocktail, with its ingredients, its form and
+    strength as the maker states them, and the most the maker allows in one session."""
 
     name = models.CharField(max_length=120)
     manufacturer = models.CharField(max_length=120, blank=True)
     ingredients = models.ManyToManyField(
         "screening.Term", related_name="products", limit_choices_to={"kind": "ingredient"}
     )
+    form = models.CharField(max_length=20, choices=ProductForm.choices, blank=True)
+    concentration = models.CharField(
+        max_length=120, blank=True, help_text='As the maker states it, e.g. "hyaluronic acid 20 mg/ml".'
+    )
+    unit_ml = models.DecimalField(
+        "volume of one unit (ml)",
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="One vial or ampoule.",
+    )
+    max_ml_per_session = models.DecimalField(
+        "most per session (ml)",
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Only where the maker states one: charting more is flagged.",
+    )
+    gtin = models.CharField(
+        "GTIN", max_length=14, blank=True, help_text="The trade item number on the pack (the barcode's product part)."
+    )
+    reorder_ml = models.DecimalField(
+        "reorder level (ml)",
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The stock list flags the product when less than this is on hand.",
+    )
     notes = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["name", "manufacturer"], name="product_unique_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "manufacturer"], name="product_unique_name"),
+            models.UniqueConstraint(fields=["gtin"], condition=~models.Q(gtin=""), name="product_unique_gtin"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.manufacturer})" if self.manufacturer else self.name

@@ -23,6 +23,7 @@ from mesoclinic.screening.forms import ScreeningForm
 from mesoclinic.screening.instructions import Instruction
 
 from .definition import FREE_TEXT, HOW_ASKED, MANY, ONE, SKIN_TYPES, TEXT, YES_NO
+from .services import screens_for
 
 # Which of the screening form's sections each question of the questionnaire answers.
 SECTIONS = {
@@ -44,11 +45,33 @@ YES, NO = "yes", "no"
 
 
 def reported_sections(response):
-    """The screening sections the questionnaire asked about: only those need confirming. A
-    screen's answers are kept with every question on it, answered or not, so what was asked
-    is what `given` names."""
+    """The screening sections the questionnaire asked about, answered or left empty: each
+    needs confirming. (Reading them from what the patient gave missed the empty ones, and an
+    empty medicines list then saved as "no medicines" unconfirmed.)"""
     asked = {SECTIONS[name] for name in response.given if name in SECTIONS}
+    asked |= {SECTIONS[name] for name in _asked(response) if name in SECTIONS}
     return tuple(section for section in ScreeningForm.REPORTABLE if section in asked)
+
+
+def _asked(response):
+    return [question.name for screen in screens_for(response.request) for question in screen.questions]
+
+
+def dropped_since(response, previous, kb):
+    """What the patient's previous screening recorded (conditions, medicines, allergies) that
+    their answers now leave out: a medicine stopped, or one forgotten. The adopt page lists
+    them so the practitioner asks, rather than a blank list silently replacing warfarin."""
+    if previous is None:
+        return []
+    dropped = []
+    for name in ("conditions", "medications", "allergies"):
+        now = set(response.answers.get(name, []))
+        for code in previous.answers.get(name, []):
+            if code in now:
+                continue
+            info = next((kb.terms[(kind, code)] for kind in engine.LIST_FIELDS[name] if (kind, code) in kb.terms), None)
+            dropped.append(bilingual.text(info, "label") if info else code)
+    return dropped
 
 
 def initial_from_response(response, kb):

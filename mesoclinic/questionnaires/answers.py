@@ -61,6 +61,12 @@ def clean_given(data, screens):
             given[name] = [code for code in dict.fromkeys(codes) if code in known]
             if question.has_other:
                 given[question.other_name] = one(question.other_name)
+            if question.needs_answer:
+                given[question.none_name] = YES if one(question.none_name) == YES else ""
+                if given[question.none_name] and (given[name] or given.get(question.other_name, "").strip()):
+                    problems.setdefault(question.none_name, []).append(
+                        gettext("You ticked “none” and also gave an answer: untick one of them.")
+                    )
         elif question.control == ONE:
             value = one(name)
             if value and value not in {choice.code for choice in question.choices}:
@@ -107,6 +113,10 @@ def read(given, screens, *, kb, date_of_birth, on_date) -> Reading:
             if given.get(name) not in (YES, NO):
                 reading.unanswered.append(name)
             raw[name] = given.get(name) == YES
+        elif question.needs_answer:
+            said = given.get(name) or str(given.get(question.other_name, "")).strip()
+            if not said and given.get(question.none_name) != YES:
+                reading.unanswered.append(name)
     unlisted = {}
     for name in ("conditions", "medications", "allergies", "areas"):
         if name not in questions:

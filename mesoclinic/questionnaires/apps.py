@@ -18,20 +18,14 @@ class QuestionnairesConfig(AppConfig):
         from mesoclinic.treatment_sessions.signals import sessions_booked
 
         from .models import QuestionnaireRequest, QuestionnaireResponse
-        from .services import chase_still_wanted, message_context, send_for_first_booking
+        from .services import chase_still_wanted, message_context, message_preview, send_for_first_booking
 
         # The draft changes with every answer the patient gives: the trail records the
         # questionnaire's life (sent, opened, locked, revoked, returned, adopted), not keystrokes.
         track(QuestionnaireRequest, exclude_fields=["draft", "draft_saved_at"])
         track(QuestionnaireResponse)
-        preview = {"link": "[a new link, made when the message is sent]"}
         for kind in (ReminderKind.QUESTIONNAIRE, ReminderKind.QUESTIONNAIRE_CHASE):
-            register_composer(
-                kind,
-                message_context,
-                preview=lambda reminder: {**preview, "days": 7},
-                still_wanted=chase_still_wanted,
-            )
+            register_composer(kind, message_context, preview=message_preview, still_wanted=chase_still_wanted)
             register_sms_link(kind, "questionnaires:link")
         sessions_booked.connect(
             lambda sender, plan_id, session_ids, first, **kwargs: (

@@ -55,8 +55,15 @@ HOW_ASKED = {
 }
 assert set(HOW_ASKED) == set(PATIENT_ANSWERS), "every answer a step may ask must have its question"
 
-# The answers whose free text ("something not in the list") is kept as an unlisted answer.
+# The answers whose free text ("something not in the list") is kept as an unlisted answer. Each
+# needs an answer, even "none": an empty list is not a "no", it may be a question skipped, and
+# a screening built from it would read "no medicines" for a patient on warfarin.
 FREE_TEXT = tuple(engine.UNLISTED_LISTS)
+NONE_OF_THESE = {
+    "conditions": _("I have none of these"),
+    "medications": _("I take no medicines at all"),
+    "allergies": _("I have no allergies that I know of"),
+}
 TEXT_MAX_CHARS = 2000
 
 # The Fitzpatrick skin types in plain words, with what the patient would notice.
@@ -99,6 +106,19 @@ class Question:
     @property
     def other_name(self):
         return f"{self.name}_other"
+
+    @property
+    def needs_answer(self):
+        """A list the patient must answer, "none" included (see NONE_OF_THESE)."""
+        return self.name in NONE_OF_THESE
+
+    @property
+    def none_name(self):
+        return f"{self.name}_none"
+
+    @property
+    def none_label(self):
+        return str(NONE_OF_THESE.get(self.name, ""))
 
 
 @dataclass(frozen=True)

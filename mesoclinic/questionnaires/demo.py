@@ -34,6 +34,17 @@ DEMO = {
 }
 
 
+def _complete(given):
+    """Every list answered as the pages would post it: what was given, else "none"."""
+    complete = dict(given)
+    for name in ("conditions", "medications", "allergies"):
+        complete.setdefault(name, [])
+        complete.setdefault(f"{name}_other", "")
+        said = complete[name] or complete[f"{name}_other"].strip()
+        complete[f"{name}_none"] = "" if said else "yes"
+    return complete
+
+
 @transaction.atomic
 def seed_questionnaires():
     """Make the demo's questionnaires once; return a link to the open one of Sofia Martins (a
@@ -58,10 +69,10 @@ def seed_questionnaires():
                 patient=patient,
                 visit_on=day,
                 created_at=now,
-                expires_at=max(now + VALID_FOR, services.end_of(day)),
+                expires_at=min(now + VALID_FOR, services.end_of(day)),
             )
         if given is not None:
-            services.questionnaire_submit(request=request, given=given, language=patient.preferred_language)
+            services.questionnaire_submit(request=request, given=_complete(given), language=patient.preferred_language)
     sofia = Patient.objects.filter(family_name="Martins").order_by("pk").first()
     request = QuestionnaireRequest.objects.open().filter(patient=sofia).first() if sofia else None
     if request is None:

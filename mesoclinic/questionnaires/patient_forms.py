@@ -124,6 +124,8 @@ class Field:
     value: str = ""  # YES_NO, ONE, TEXT
     ticked: frozenset = frozenset()  # MANY
     other: str = ""  # the "not in the list" box
+    none: bool = False  # "I have none of these", for a list that needs an answer
+    none_errors: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     other_errors: list = field(default_factory=list)
     groups: list = field(default_factory=list)
@@ -166,6 +168,9 @@ def _field(question, values, problems):
         known = {choice.code for choice in question.choices}
         made.ticked = frozenset(code for code in _codes(values.get(question.name)) if code in known)
         made.other = str(values.get(question.other_name, "") or "") if question.has_other else ""
+        if question.needs_answer:
+            made.none = values.get(question.none_name) == YES
+            made.none_errors = list(problems.get(question.none_name, []))
         collapse = len(question.choices) > COLLAPSE_OVER
         for heading, choices in question.groups:
             ticked = sum(choice.code in made.ticked for choice in choices)
@@ -220,6 +225,8 @@ def _in_words(question, given):
         other = str(given.get(question.other_name, "") or "").strip() if question.has_other else ""
         if other:
             lines.append(_("Written in: %(text)s") % {"text": other})
+        if question.needs_answer and given.get(question.none_name) == YES and not lines:
+            lines = [question.none_label]
     elif question.control == ONE:
         chosen = str(given.get(question.name, "") or "")
         lines = [choice.label for choice in question.choices if choice.code == chosen]

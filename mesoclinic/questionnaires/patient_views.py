@@ -89,9 +89,14 @@ def link_start(request, token):
     language = _language(request, asked.patient if asked else None)
     with translation.override(language):
         way = Way(asked, language, token) if asked else None
+        verified = asked is not None and _verified(request, asked)
+        if problem == "answered":
+            # What the patient was told (call the clinic, what to stop) stays readable through
+            # the link, after the date of birth again in a new browser: it is theirs to keep.
+            return redirect(way.url_done) if verified else _date_of_birth(request, way)
         if problem:
-            return _problem(request, problem, way, verified=asked is not None and _verified(request, asked))
-        if request.method != "POST" and _verified(request, asked):
+            return _problem(request, problem, way, verified=verified)
+        if request.method != "POST" and verified:
             return redirect(way.url("screen", 1))
         return _date_of_birth(request, way)
 
@@ -160,7 +165,8 @@ def _date_of_birth(request, way):
             # (session fixation) opens nothing.
             request.session.cycle_key()
             request.session[VERIFIED] = [*request.session.get(VERIFIED, [])[-9:], way.asked.pk]
-            return redirect(way.url("screen", 1))
+            answered = QuestionnaireResponse.objects.filter(request=way.asked).exists()
+            return redirect(way.url_done if answered else way.url("screen", 1))
         way.asked.refresh_from_db(fields=["failed_checks"])
         form.add_error(
             None,
@@ -347,13 +353,16 @@ def _where(screens):
             where[question.name] = (step, question.text)
             if question.has_other:
                 where[question.other_name] = (step, question.text)
+            if question.needs_answer:
+                where[question.none_name] = (step, question.text)
     return where
 
 
 def _anchor(way, step, name):
+    """The screen of `name`, coming back to the review after it."""
     if step is None:
-        return way.url("screen", 1)
-    return f"{way.url('screen', step)}#{name if name.endswith('_other') else 'q-' + name}"
+        return way.url("screen", 1) + "?then=review"
+    return f"{way.url('screen', step)}?then=review#{name if name.endswith('_other') else 'q-' + name}"
 
 
 def _submit(request, way, screens):
@@ -381,6 +390,8 @@ def _done(request, way):
         "call": response.patient_message == PatientMessage.CALL,
         "instructions": _instructions(response, way),
     }
+    # As the preparation email says it: a painkiller a doctor prescribed is the doctor's to stop.
+    context["medicines_to_stop"] = any(item["is_medicine"] for item in context["instructions"])
     return _render(request, way, "done.html", context)
 
 

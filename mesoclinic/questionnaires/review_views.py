@@ -17,6 +17,7 @@ from mesoclinic.core.audit import record_view
 from mesoclinic.core.models import Role
 from mesoclinic.core.permissions import allow, load_or_404
 from mesoclinic.screening.knowledge import knowledge_base
+from mesoclinic.screening.selectors import screening_standing
 from mesoclinic.screening.submission import ScreeningSubmission
 
 from . import adoption, services
@@ -80,9 +81,11 @@ def adopt(request, pk):
         initial = adoption.initial_from_response(response, kb)
         submission = ScreeningSubmission(patient, initial=initial, kb=kb, reported=reported)
         record_view(request, patient, "screening form from the questionnaire", obj=response)
+    previous = screening_standing(patient).screening
     context = {
         "patient": patient,
         "prefilled_from": adoption.started_from(response),
+        "prefill_dropped": adoption.dropped_since(response, previous, kb),
         "form_action": reverse("questionnaires:adopt", args=[response.pk]),
         **submission.context(),
     }

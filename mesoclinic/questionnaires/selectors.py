@@ -93,6 +93,12 @@ class Panel:
     def is_empty(self):
         return not (self.open or self.to_review or self.adopted or self.unanswered)
 
+    @property
+    def must_call(self):
+        """Answers not yet reviewed asked the patient to call the clinic (they would defer
+        treatment): both roles see it at the top, booked or not; the admin answers the phone."""
+        return any(request.response.patient_message == PatientMessage.CALL for request in self.to_review)
+
 
 def panel(requests, now=None):
     """The panel of `requests` (patient_questionnaires): no query."""
@@ -108,7 +114,7 @@ def panel(requests, now=None):
         elif request.state == "adopted":
             shown.adopted.append(request)
     # The newest one, if it closed unanswered: an older one is history, not news.
-    if requests and requests[0].state in ("locked", "expired"):
+    if requests and requests[0].state in ("locked", "expired", "revoked") and shown.open is None:
         shown.unanswered = requests[0]
     return shown
 

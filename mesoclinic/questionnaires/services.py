@@ -96,11 +96,13 @@ def questionnaire_send(*, patient, by=None, visit_on=None, session=None, now=Non
             visit_on=visit_on,
             created_at=now,
             created_by=by,
-            expires_at=max(now + VALID_FOR, end_of(visit_on)) if visit_on else now + VALID_FOR,
+            # 7 days, or less when the visit comes first: answers after the visit are no use.
+            # The chase 3 days before a later visit reopens it until the visit (message_context).
+            expires_at=min(now + VALID_FOR, end_of(visit_on)),
         )
     _queue_message(request, ReminderKind.QUESTIONNAIRE, due=now, key=f"questionnaire:{request.pk}")
     chase = datetime.datetime.combine(visit_on, datetime.time(10), tzinfo=current_clinic().zone) - CHASE_BEFORE
-    if chase > now + datetime.timedelta(days=1) and chase < request.expires_at:
+    if chase > now + datetime.timedelta(days=1):
         _queue_message(request, ReminderKind.QUESTIONNAIRE_CHASE, due=chase, key=f"questionnaire-chase:{request.pk}")
     return request
 
@@ -143,21 +145,44 @@ def message_context(reminder):
     """What the questionnaire's message says besides the patient and the clinic (reminders call
     this when the message goes, under its row's lock): a fresh link to the same questionnaire,
     the visit (the session's day and time as they are now, if it was sent for one), and until
-    when it can be answered. Whether it should still go is `chase_still_wanted`'s question."""
+    when it can be answered. Whether it should still go is `chase_still_wanted`'s question.
+
+    A chase reopens the questionnaire until the end of the visit day: the first link works 7
+    days, and a visit further away is chased 3 days before it."""
     request = QuestionnaireRequest.objects.select_related("patient", "session").get(
         pk=reminder.details["questionnaire"]
     )
+    if reminder.kind == ReminderKind.QUESTIONNAIRE_CHASE and request.expires_at < end_of(request.visit_on):
+        request.expires_at = end_of(request.visit_on)
+        request.save(update_fields=["expires_at"])
     token = link_create(request)
+    return {
+        **message_preview(reminder, request),
+        "link": settings.MESOCLINIC_BASE_URL.rstrip("/") + reverse("questionnaires:link", args=[token]),
+    }
+
+
+def message_preview(reminder, request=None):
+    """The message's facts without its link, for the outbox's preview (it writes nothing). Times
+    are the clinic's wall clock: a worker renders in UTC, and a link that works "until 23:59"
+    must not read "20:59"."""
+    if request is None:
+        request = QuestionnaireRequest.objects.select_related("patient", "session").get(
+            pk=reminder.details["questionnaire"]
+        )
     zone = current_clinic().zone
     session = _still_booked(request)
-    until = timezone.localtime(request.expires_at, zone)
+    expires_at = request.expires_at
+    if reminder.kind == ReminderKind.QUESTIONNAIRE_CHASE:
+        expires_at = max(expires_at, end_of(request.visit_on))
+    until = wall_clock(expires_at, zone)
     if until.time() == datetime.time.min:  # "until the end of the visit day", not "00:00 the day after"
         until -= datetime.timedelta(minutes=1)
     return {
-        "link": settings.MESOCLINIC_BASE_URL.rstrip("/") + reverse("questionnaires:link", args=[token]),
+        "link": _("[a new link, made when the message is sent]"),
         "questionnaire": request,
         "days": VALID_FOR.days,
-        "visit_on": timezone.localtime(session.starts_at, zone).date() if session else request.visit_on,
+        "visit_on": wall_clock(session.starts_at, zone).date() if session else request.visit_on,
         "appointment": wall_clock(session.starts_at, zone) if session else None,
         "until": until,
     }
@@ -174,7 +199,11 @@ def chase_still_wanted(reminder):
     request = (
         QuestionnaireRequest.objects.select_related("session").filter(pk=reminder.details.get("questionnaire")).first()
     )
-    if request is None or request.problem():
+    if request is None:
+        return False
+    problem = request.problem()
+    # A chase reopens a questionnaire that merely ran past its 7 days (message_context).
+    if problem and not (problem == "expired" and reminder.kind == ReminderKind.QUESTIONNAIRE_CHASE):
         return False
     return request.session_id is None or _still_booked(request) is not None
 
@@ -255,6 +284,12 @@ def draft_save(*, request, given) -> QuestionnaireRequest:
     return request
 
 
+def _unanswered_words(name):
+    if name in ("pregnant", "breastfeeding"):
+        return _("Answer yes or no.")
+    return _("Tick what applies, write it in, or tick “none”.")
+
+
 def _problem_words(problem):
     return {
         "answered": _("These answers have already been sent to the clinic."),
@@ -320,7 +355,7 @@ def questionnaire_submit(*, request, given, language) -> QuestionnaireResponse:
     given = {**request.draft, **given}
     read, result = evaluate(request, given, language=language)
     if result is None:
-        raise ValidationError(read.problems or {name: _("Answer yes or no.") for name in read.unanswered})
+        raise ValidationError(read.problems or {name: _unanswered_words(name) for name in read.unanswered})
     now = timezone.now()
     message, instructions = patient_outcome(result, now, visit_starts(request), now)
     response = QuestionnaireResponse.objects.create(

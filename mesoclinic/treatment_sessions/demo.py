@@ -35,9 +35,11 @@ from .models import (
     ProductUse,
     SessionSeries,
     SessionStatus,
+    StockMovement,
     TreatmentSession,
 )
 from .scheduling import services
+from .stock.services import delivery_receive
 
 # given name -> (screening answers, plan indication or None,
 #                booking: (weeks from now of session 1, hour) / "unbooked" / None for a draft)
@@ -365,3 +367,38 @@ def _bulk_screenings_and_consents(plans, chains, now, born):
         )
         for plan, chain in zip(plans, chains, strict=True)
     )
+
+
+# --- Stock -------------------------------------------------------------------------------------
+
+# product name -> [(lot, expires in days, units received, supplier)]: the demo shelf, with a lot
+# that expires within 30 days (Lumina) and a product below its reorder level (LipoContour).
+DEMO_DELIVERIES = {
+    "HydraGlow Meso": [("HG-2611", 365, 10, "Medikal Depo A.Ş."), ("HG-2702", 540, 6, "Medikal Depo A.Ş.")],
+    "Capilla Boost": [("CB-1140", 300, 6, "Estetik Tedarik Ltd.")],
+    "LipoContour": [("LC-0932", 200, 4, "Estetik Tedarik Ltd.")],
+    "Lumina Tone": [("LT-7781", 21, 5, "Meridian İstanbul")],
+    "Relief Meso": [("RM-3305", 420, 10, "Meridian İstanbul")],
+}
+
+
+def seed_stock(by):
+    """The demo clinic's deliveries, received once through the stock service (so the shelf,
+    its history and the audit trail are what receiving makes). The lot the demo's past charts
+    used (HG-2611) is among them: it becomes counted from its delivery."""
+    if StockMovement.objects.exists():
+        return 0
+    today = timezone.localdate()
+    received = 0
+    for name, deliveries in DEMO_DELIVERIES.items():
+        product = Product.objects.filter(name=name).first()
+        if product is None or product.unit_ml is None:
+            continue
+        for lot_number, days, units, supplier in deliveries:
+            known = Lot.objects.filter(product=product, lot_number=lot_number).first()
+            expires_on = known.expires_on if known else today + datetime.timedelta(days=days)
+            delivery_receive(
+                product=product, lot_number=lot_number, expires_on=expires_on, units=units, supplier=supplier, by=by
+            )
+            received += 1
+    return received

@@ -217,19 +217,141 @@ class ChartArea(LockedWithChart):
 
 
 class Lot(models.Model):
-    """A batch of a product, as printed on the box: its number and expiry date."""
+    """A batch of a product, as printed on the box: its number and expiry date, and how much of
+    it is on the shelf.
+
+    `on_hand_ml` is counted from the deliveries received (stock/): a lot first typed at a chart,
+    before the clinic counted stock, has none (`None`: not counted) and is used as before. The
+    database refuses a negative quantity, so two charts signed at once cannot both take the last
+    millilitre. A recalled lot may not be charted again."""
 
     product = models.ForeignKey("plans.Product", on_delete=models.PROTECT, related_name="lots")
     lot_number = models.CharField(max_length=60)
     expires_on = models.DateField()
+    on_hand_ml = models.DecimalField(
+        "on hand (ml)", max_digits=9, decimal_places=2, null=True, blank=True, help_text="Empty: not counted."
+    )
+    recalled_at = models.DateTimeField(null=True, blank=True)
+    recall_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["product", "lot_number"]
-        constraints = [models.UniqueConstraint(fields=["product", "lot_number"], name="lot_unique_per_product")]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "lot_number"], name="lot_unique_per_product"),
+            models.CheckConstraint(
+                condition=Q(on_hand_ml__gte=0) | Q(on_hand_ml__isnull=True), name="lot_stock_never_negative"
+            ),
+        ]
         indexes = [models.Index(fields=["lot_number"], name="lot_number")]
 
     def __str__(self):
         return f"{self.product} lot {self.lot_number} (exp. {self.expires_on:%Y-%m-%d})"
+
+
+class StockMovementKind(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    USED = "used", _("Used at a session")
+    ADJUSTED = "adjusted", _("Counted and corrected")
+    DISCARDED = "discarded", _("Discarded")
+
+
+class StockMovement(models.Model):
+    """One change to a lot's quantity, never edited: the stock's own history (who received a
+    delivery from which supplier, which signed chart took how much)."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(max_length=10, choices=StockMovementKind.choices)
+    change_ml = models.DecimalField(max_digits=9, decimal_places=2)
+    on_hand_after_ml = models.DecimalField(max_digits=9, decimal_places=2)
+    units = models.PositiveIntegerField(null=True, blank=True, help_text="Vials or ampoules received.")
+    supplier = models.CharField(max_length=120, blank=True)
+    chart = models.ForeignKey("Chart", null=True, blank=True, on_delete=models.PROTECT, related_name="stock_movements")
+    note = models.CharField(max_length=300, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["lot", "-at"], name="stock_movement_lot_recent")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.change_ml:+} ml of {self.lot}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("A stock movement is history: record a correction instead.")
+        super().save(*args, **kwargs)
+
+
+class Syringe(LockedWithChart):
+    """A mixture prepared once at a session and used for many points: its products, each from a
+    lot, in proportions that add up to 100 %."""
+
+    chart = models.ForeignKey(Chart, on_delete=models.CASCADE, related_name="syringes")
+    label = models.CharField(max_length=20, help_text='How the practitioner calls it, e.g. "A".')
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [models.UniqueConstraint(fields=["chart", "label"], name="syringe_label_once")]
+
+    def __str__(self):
+        return f"Syringe {self.label}"
+
+
+class SyringeComponent(LockedWithChart):
+    syringe = models.ForeignKey(Syringe, on_delete=models.CASCADE, related_name="components")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="syringe_uses")
+    percent = models.DecimalField(max_digits=5, decimal_places=2, help_text="Share of the syringe's volume.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(percent__gt=0) & Q(percent__lte=100), name="syringe_share_sensible"),
+        ]
+
+    @property
+    def chart_id(self):
+        return self.syringe.chart_id
+
+    def __str__(self):
+        return f"{self.lot} {self.percent} %"
+
+
+class PointShape(models.TextChoices):
+    POINT = "point", _("Point")
+    ZONE = "zone", _("Zone (painted area)")
+
+
+class InjectionPoint(LockedWithChart):
+    """Where one injection (or one painted zone, for nappage) went on a diagram: coordinates in
+    the diagram's own units (0-100 across and down), from which syringe, how deep, how."""
+
+    chart = models.ForeignKey(Chart, on_delete=models.CASCADE, related_name="points")
+    syringe = models.ForeignKey(Syringe, on_delete=models.PROTECT, related_name="points")
+    diagram = models.CharField(max_length=30, help_text="The diagram's code, e.g. face_front.")
+    area = models.ForeignKey(
+        "screening.Term", on_delete=models.PROTECT, related_name="+", limit_choices_to={"kind": "area"}
+    )
+    shape = models.CharField(max_length=5, choices=PointShape.choices, default=PointShape.POINT)
+    x = models.DecimalField(max_digits=5, decimal_places=2)
+    y = models.DecimalField(max_digits=5, decimal_places=2)
+    outline = models.JSONField(default=list, blank=True, help_text="A zone's outline: [[x, y], ...].")
+    depth_mm = models.DecimalField("depth (mm)", max_digits=3, decimal_places=1)
+    technique = models.CharField(max_length=20, choices=Technique.choices)
+    needle_gauge = models.PositiveSmallIntegerField("needle gauge (G)", null=True, blank=True)
+    volume_ml = models.DecimalField("volume (ml)", max_digits=5, decimal_places=3)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(x__gte=0, x__lte=100, y__gte=0, y__lte=100), name="point_inside_its_diagram"
+            ),
+            models.CheckConstraint(condition=Q(volume_ml__gt=0), name="point_volume_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_shape_display()} on {self.area}: {self.volume_ml} ml"
 
 
 class ProductUse(LockedWithChart):
@@ -351,6 +473,7 @@ class ReminderKind(models.TextChoices):
     CHANGE = "change", "Appointment moved or cancelled"
     QUESTIONNAIRE = "questionnaire", "Pre-visit questionnaire"
     QUESTIONNAIRE_CHASE = "questionnaire_chase", "Questionnaire not yet returned"
+    RECALL = "recall", "Product recall notice"
 
 
 class ReminderStatus(models.TextChoices):

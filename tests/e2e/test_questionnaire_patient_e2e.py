@@ -90,13 +90,17 @@ def test_the_patient_pages_pass_axe_on_a_phone(axe_page, screenshot, token):
     page.goto(f"/q/{token}/review/")
     assert_clean(page, "review, incomplete")
 
-    for step, pick in ((2, "Hair loss"), (3, None), (5, "Light to medium")):
+    for step, pick in ((1, None), (2, "Hair loss"), (3, None), (5, "Light to medium")):
         page.goto(f"/q/{token}/{step}/")
         if pick:
             page.get_by_label(pick).check()
+        elif step == 1:  # a "none" is an answer: an empty list is not
+            page.locator("#conditions_none").check()
+            page.locator("#medications_none").check()
         else:
             page.locator("#pregnant-no").check()
             page.locator("#breastfeeding-no").check()
+            page.locator("#allergies_none").check()
         if step == 2:
             page.get_by_label("In your own words").fill("Thicker hair")
         page.get_by_role("button", name=re.compile("Next|Check my answers")).click()
@@ -208,6 +212,7 @@ def test_a_typical_completion_on_a_phone(page, live_server, token, screenshot):
     screen_weight, screen_gzipped = sum(size for size, _gz in code), sum(gz for _size, gz in code)
     fonts = sum(size for kind, size, _gz in weights.values() if kind == "font")
 
+    tap(page.locator("label[for=conditions_none]"))
     tap(page.get_by_label("Search the list").nth(1))
     page.keyboard.type("Nurofen")
     tap(page.get_by_role("button", name=re.compile("ibuprofen")))
@@ -217,6 +222,7 @@ def test_a_typical_completion_on_a_phone(page, live_server, token, screenshot):
     tap(page.get_by_role("button", name="Next"))
     tap(page.locator("label[for=pregnant-no]"))
     tap(page.locator("label[for=breastfeeding-no]"))
+    tap(page.locator("label[for=allergies_none]"))
     tap(page.get_by_role("button", name="Next"))
     tap(page.get_by_role("button", name="Next"))  # nothing tried before
     tap(page.get_by_label("Light to medium"))

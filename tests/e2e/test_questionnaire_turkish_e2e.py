@@ -84,8 +84,9 @@ def test_a_pregnant_patient_is_asked_to_call_and_the_practitioner_adopts_a_defer
     page.get_by_role("button", name=tr("Next")).click()
     page.locator("#pregnant-yes").check()
     page.locator("#breastfeeding-no").check()
+    page.get_by_label(tr("I have no allergies that I know of")).check()
     page.get_by_role("button", name=tr("Next")).click()
-    taps += 5
+    taps += 6
     for _ in range(2):  # previous treatments and skin type: nothing to add
         onward = re.compile(f"^({re.escape(tr('Next'))}|{re.escape(tr('Check my answers'))})$")
         page.get_by_role("button", name=onward).click()

@@ -38,6 +38,9 @@ pytestmark = pytest.mark.django_db
 GIVEN = {
     "pregnant": "no",
     "breastfeeding": "no",
+    "conditions_none": "yes",
+    "medications_none": "yes",
+    "allergies_none": "yes",
     "conditions": ["eczema"],
     "conditions_other": "",
     "medications": ["ibuprofen"],

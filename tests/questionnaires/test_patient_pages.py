@@ -65,9 +65,15 @@ def opened(token, client=None):
 
 # Answers that complete every screen: nothing that defers treatment, ibuprofen to stop.
 SCREEN_ANSWERS = {
-    1: {"conditions": [], "medications": ["ibuprofen"], "conditions_other": "", "medications_other": ""},
+    1: {
+        "conditions": [],
+        "conditions_none": "yes",
+        "medications": ["ibuprofen"],
+        "conditions_other": "",
+        "medications_other": "",
+    },
     2: {"indication": "hair_loss", "areas": ["scalp"], "goals": "Thicker hair before the summer."},
-    3: {"pregnant": "no", "breastfeeding": "no", "allergies": [], "allergies_other": ""},
+    3: {"pregnant": "no", "breastfeeding": "no", "allergies": [], "allergies_other": "", "allergies_none": "yes"},
     4: {"previous_treatments": "Minoxidil for a year."},
     5: {"fitzpatrick_skin_type": "3"},
 }
@@ -188,8 +194,12 @@ def test_a_revoked_link_asks_for_the_newest_one(token, asked, alice):
 def test_an_answered_link_says_the_answers_arrived(token):
     client = answer_all(opened(token), token)
     client.post(url("link_review", token))
-    response = Client().get(url("link", token))
-    assert response.status_code == 410 and "Your answers have already reached the clinic" in page(response)
+    # A new browser gives the date of birth again, then reads what it was told.
+    fresh = Client()
+    assert fresh.get(url("link", token)).status_code == 200
+    response = fresh.post(url("link", token), dob())
+    assert response.status_code == 302 and response["Location"] == url("link_done", token)
+    assert "Before your appointment" in page(fresh.get(url("link_done", token)))
     # The browser that sent them is offered what to do before the visit.
     again = client.get(url("link_screen", token, 1))
     assert again.status_code == 410 and url("link_done", token) in page(again)
@@ -341,7 +351,7 @@ def test_the_review_lists_what_is_missing_and_offers_no_send_until_it_is_answere
     client.post(url("link_screen", token, 1), {"medications": ["ibuprofen"]})
     html = page(client.get(url("link_review", token)))
     assert "Not answered yet: Are you pregnant, or could you be?" in html
-    assert f"{url('link_screen', token, 3)}#q-pregnant" in html
+    assert f"{url('link_screen', token, 3)}?then=review#q-pregnant" in html
     assert "Send to the clinic" not in html
     assert "ibuprofen" in html and html.count(">Change<") == 5
     # Sending anyway brings the review back, and sends nothing.

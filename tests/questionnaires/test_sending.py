@@ -29,7 +29,13 @@ from tests.builders import PatientFactory, active_plan, booked, local, next_mond
 
 pytestmark = pytest.mark.django_db
 
-NO_ANSWERS_WORRY = {"pregnant": "no", "breastfeeding": "no"}
+NO_ANSWERS_WORRY = {
+    "pregnant": "no",
+    "breastfeeding": "no",
+    "conditions_none": "yes",
+    "medications_none": "yes",
+    "allergies_none": "yes",
+}
 # Words a text message must never carry: a lock screen shows it.
 CLINICAL = ("health", "medical", "treatment", "questionnaire", "sağlık", "tıbbi", "tedavi", "anket", "hamile")
 
@@ -281,18 +287,19 @@ def test_the_email_says_what_it_is_for_for_how_long_what_it_asks_and_whom_to_cal
     assert "Your practitioner reads your answers before you come" in body
     assert "It takes about 5 minutes" in body and "asked for your date of birth" in body
     assert "come back through the same link" in body
-    assert f"the link works until {start:%A} {start.day} {start:%B}, 23:59" in body  # the visit day's end
+    until = timezone.localtime(request.expires_at)  # 7 days: the visit is further away
+    assert request.expires_at - request.created_at == datetime.timedelta(days=7)
+    assert f"the link works until {until:%A} {until.day} {until:%B}, {until:%H:%M}" in body
     assert "Call us on +90 212 555 00 00." in body and body.rstrip().endswith("Şişli Klinik")
     assert services.link_lookup(_token(body)) == (request, "")
 
 
-def test_a_link_sent_for_a_visit_days_away_works_seven_days(patient):
+def test_a_link_sent_for_a_visit_days_away_works_until_the_end_of_that_day(patient):
     visit = clinic_today() + datetime.timedelta(days=2)
     request = services.questionnaire_send(patient=patient, visit_on=visit)
     body = delivery.compose(_rows(ReminderKind.QUESTIONNAIRE).get()).body
-    until = timezone.localtime(request.expires_at)
-    assert request.expires_at - request.created_at == datetime.timedelta(days=7)
-    assert f"the link works until {until:%A} {until.day} {until:%B}, {until:%H:%M}" in body
+    assert request.expires_at == services.end_of(visit)  # answers after the visit are no use
+    assert f"the link works until {visit:%A} {visit.day} {visit:%B}, 23:59" in body
     assert f"Before your visit on {visit:%A} {visit.day} {visit:%B}, please answer" in body
 
 
@@ -338,7 +345,9 @@ def test_the_turkish_messages_are_in_turkish_and_the_text_still_fits(patient, fi
     assert email.body.startswith("Sayın Ayşe Öztürk,\n\n")
     assert f"Randevunuz {day}, saat 10:00. Bu randevudan önce lütfen" in email.body
     assert "yaklaşık 5 dakika" in email.body and "doğum tarihiniz sorulur" in email.body
-    assert f"bağlantı yalnızca şu zamana kadar çalışır: {day}, saat 23:59" in email.body
+    until = timezone.localtime(QuestionnaireRequest.objects.get().expires_at)
+    until_day = f"{DAYS_TR[until.weekday()]} {until.day} {MONTHS_TR[until.month - 1]}"
+    assert f"bağlantı yalnızca şu zamana kadar çalışır: {until_day}, saat {until:%H:%M}" in email.body
     assert "Sorunuz mu var? Bizi şu numaradan arayın: +90 212 555 00 00." in email.body
     chase = delivery.compose(_rows(ReminderKind.QUESTIONNAIRE_CHASE).get())
     assert chase.subject == "Hatırlatma: Şişli Klinik için formunuz henüz doldurulmadı"
@@ -386,7 +395,8 @@ def test_the_outbox_preview_shows_the_visit_day_and_makes_no_link(alice_client, 
     chase = _rows(ReminderKind.QUESTIONNAIRE_CHASE).get()
     page = alice_client.get(reverse("reminders:message", args=[chase.pk])).content.decode()
     start = timezone.localtime(first_session.starts_at)
-    assert f"for your appointment on {start:%A} {start.day} {start:%B}." in page
+    # The preview reads the same facts as the message (its session's time, until when), all but the link.
+    assert f"for your appointment on {start:%A} {start.day} {start:%B} at {start:%H:%M}." in page
     assert "[a new link, made when the message is sent]" in page
     request = QuestionnaireRequest.objects.get()
     assert not request.links.exists()

@@ -28,6 +28,9 @@ pytestmark = pytest.mark.django_db
 NOTHING = {
     "pregnant": "no",
     "breastfeeding": "no",
+    "conditions_none": "yes",
+    "medications_none": "yes",
+    "allergies_none": "yes",
     "conditions": [],
     "conditions_other": "",
     "medications": [],
@@ -63,16 +66,31 @@ def test_an_unknown_or_absurd_token_is_unknown(sent):
     assert services.link_lookup("") == (None, "unknown")
 
 
-def test_a_link_expires_after_seven_days_or_the_visit_whichever_is_later(clinic, patient, alice):
+def test_a_link_works_seven_days_or_until_the_visit_whichever_comes_first(clinic, patient, alice):
     soon = services.questionnaire_send(patient=patient, by=alice, visit_on=clinic_today() + datetime.timedelta(days=2))
-    assert soon.expires_at - soon.created_at == datetime.timedelta(days=7)
+    assert soon.expires_at == services.end_of(soon.visit_on)  # answers after the visit are no use
     later = services.questionnaire_send(
         patient=patient, by=alice, visit_on=clinic_today() + datetime.timedelta(days=20)
     )
-    assert later.expires_at > later.created_at + datetime.timedelta(days=19)
+    assert later.expires_at - later.created_at == datetime.timedelta(days=7)
     token = services.link_create(later)
     QuestionnaireRequest.objects.filter(pk=later.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
     assert services.link_lookup(token)[1] == "expired"
+
+
+def test_the_chase_reopens_an_expired_link_until_the_visit(clinic, patient, alice):
+    later = services.questionnaire_send(
+        patient=patient, by=alice, visit_on=clinic_today() + datetime.timedelta(days=20)
+    )
+    QuestionnaireRequest.objects.filter(pk=later.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    chase = Reminder.objects.get(kind=ReminderKind.QUESTIONNAIRE_CHASE)
+    assert services.chase_still_wanted(chase)
+    context = services.message_context(chase)
+    later.refresh_from_db()
+    assert later.expires_at == services.end_of(later.visit_on)
+    token = context["link"].rstrip("/").rsplit("/", 1)[-1]
+    assert services.link_lookup(token) == (later, "")
+    assert context["until"].tzinfo is None and context["until"].hour == 23  # the clinic's 23:59
 
 
 def test_revoking_switches_every_link_off_and_cancels_the_chase(sent, alice):
@@ -265,3 +283,29 @@ def test_adopting_links_the_screening_once(sent, patient, alice):
     with pytest.raises(services.QuestionnaireRefused, match="already adopted"):
         services.questionnaire_adopt(response=response, submission=again, by=alice)
     assert patient.screenings.count() == 1
+
+
+# --- An empty list is not an answer (field test: a blank questionnaire became "no medicines") ---
+
+
+@pytest.mark.parametrize("name", ["conditions", "medications", "allergies"])
+def test_a_list_left_empty_without_none_is_unanswered(sent, name):
+    given = {**NOTHING, f"{name}_none": ""}
+    with pytest.raises(ValidationError) as refused:
+        services.questionnaire_submit(request=sent, given=given, language="en")
+    assert name in refused.value.message_dict
+    assert not QuestionnaireResponse.objects.exists()
+
+
+def test_a_blank_questionnaire_cannot_be_sent(sent):
+    with pytest.raises(ValidationError) as refused:
+        services.questionnaire_submit(request=sent, given={}, language="en")
+    assert {"pregnant", "breastfeeding", "conditions", "medications", "allergies"} <= set(refused.value.message_dict)
+
+
+def test_none_ticked_beside_an_answer_is_a_problem_on_the_page(sent):
+    from mesoclinic.questionnaires import answers
+
+    screens = services.screens_for(sent)
+    _given, problems = answers.clean_given({"medications": ["ibuprofen"], "medications_none": "yes"}, screens)
+    assert "medications_none" in problems

@@ -60,7 +60,12 @@ def outbox_message(request, pk):
         return _resend(request, reminder)
     clinical = request.user.is_practitioner
     # A text message never names a medicine (templates/sms/hold.txt): anyone on the staff may read it.
-    hidden = reminder.kind == ReminderKind.HOLD and not clinical and reminder.channel != ReminderChannel.SMS
+    # A recall notice's email names the product and lot a patient was treated with: clinical.
+    hidden = (
+        reminder.kind in (ReminderKind.HOLD, ReminderKind.RECALL)
+        and not clinical
+        and reminder.channel != ReminderChannel.SMS
+    )
     gone = reminder.session_id is None and reminder.kind in delivery.SESSION_KINDS
     by_sms = reminder.channel == ReminderChannel.SMS
     message = None if gone or by_sms else delivery.compose(reminder, preview=True)

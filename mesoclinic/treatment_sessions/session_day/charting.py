@@ -1,7 +1,11 @@
 """The chart of a session: what was actually done. Saved as a draft, then signed and locked.
 
-After signing, corrections are addenda; the chart, its areas, products, events and
-measurements refuse any change (models.ChartLockedError), here and in the models.
+A chart may carry an injection map (mapping.py): its syringes and points are stored with the
+chart, and its areas and products are then derived from the map. Signing draws the lots used
+down from the stock, under the lots' locks, so two charts signed at once never take more than
+is on the shelf. After signing, corrections are addenda; the chart, its areas, products,
+syringes, points, events and measurements refuse any change (models.ChartLockedError), here
+and in the models.
 """
 
 import datetime
@@ -9,11 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 
 from mesoclinic.core.audit import record_change
 from mesoclinic.core.selectors import clinic_zone, wall_clock
@@ -26,18 +29,32 @@ from mesoclinic.treatment_sessions.models import (
     Chart,
     ChartArea,
     ChartLockedError,
+    InjectionPoint,
     Lot,
     Measurement,
     ProductUse,
     SessionStatus,
+    Syringe,
+    SyringeComponent,
     TreatmentSession,
 )
 from mesoclinic.treatment_sessions.reminders.services import sync_reminders
 from mesoclinic.treatment_sessions.signals import chart_signed
+from mesoclinic.treatment_sessions.stock.selectors import lot_problem
+from mesoclinic.treatment_sessions.stock.services import draw_down
 
+from .mapping import (
+    EMPTY_MAP,
+    MAX_VOLUME_ML,
+    ChartWarning,
+    find_lot,
+    indication_warning,
+    map_flags,
+    map_lines,
+    map_of,
+    map_totals,
+)
 from .recheck import may_chart
-
-MAX_VOLUME_ML = Decimal("20")
 
 
 class ChartAlreadySigned(ChartLockedError):
@@ -67,48 +84,20 @@ def session_day(session):
 
 
 def resolve_lot(line: ProductLine, on_day: datetime.date) -> Lot:
-    """The lot a typed or scanned number names; a new lot needs its product and expiry.
-
-    An expired lot is refused: it may not be injected, whatever else is right.
-    """
-    number = line.lot_number.strip().upper()
-    if not number:
-        raise ValidationError(_("Type or scan the lot number."))
-    lots = list(Lot.objects.select_related("product").filter(lot_number__iexact=number))
-    if line.product is not None:
-        lots = [lot for lot in lots if lot.product_id == line.product.pk] or []
-    if len(lots) > 1:
-        raise ValidationError(_("Lot %(lot)s exists for several products; choose the product.") % {"lot": number})
-    if lots:
-        lot = lots[0]
-        if line.expires_on and line.expires_on != lot.expires_on:
-            raise ValidationError(
-                _("Lot %(lot)s of %(product)s expires on %(expires)s, not %(typed)s: check the box.")
-                % {
-                    "lot": number,
-                    "product": lot.product,
-                    "expires": date_format(lot.expires_on, "d M Y"),
-                    "typed": date_format(line.expires_on, "d M Y"),
-                }
-            )
-    else:
-        if line.product is None or line.expires_on is None:
-            raise ValidationError(_("Lot %(lot)s is new here: give its product and expiry date.") % {"lot": number})
-        lot = Lot(product=line.product, lot_number=number, expires_on=line.expires_on)
-    if lot.expires_on < on_day:
-        raise ValidationError(
-            _("Lot %(lot)s of %(product)s expired on %(expired)s: it must not be used.")
-            % {"lot": number, "product": lot.product, "expired": date_format(lot.expires_on, "d M Y")}
-        )
+    """The lot a typed or scanned number names, saved when it is new to the clinic (it needs its
+    product and expiry then). A lot that must not be injected is refused (mapping.find_lot):
+    expired, recalled, or none of it left."""
+    lot = find_lot(line.lot_number, product=line.product, expires_on=line.expires_on, on_day=on_day)
     if lot.pk is None:
         lot.save()
     return lot
 
 
-def product_allergy_problems(session, lots):
+def product_allergy_problems(session, lots, names=None):
     """The engine's allergy rule on the products actually charted: a product with an
     ingredient the patient is allergic to (or of its class) is refused. The rule allows no
-    override: the cocktail changes instead (fixtures/rules.yaml, ingredient-allergy)."""
+    override: the cocktail changes instead (fixtures/rules.yaml, ingredient-allergy).
+    `names` say where each lot is on the page ("Syringe A, product 2"); by default "Product 1"..."""
     screening = session.recheck
     if screening is None or not lots:
         return []
@@ -134,24 +123,15 @@ def product_allergy_problems(session, lots):
                 % {"ingredient": ingredient, "allergy": allergy}
                 for allergy, ingredient in conflicts
             ) or "; ".join(f"{f.title}: {', '.join(f.matched)}" for f in found)
+            where = names[index - 1] if names else _("Product %(number)s") % {"number": index}
             problems.append(
-                _("Product %(number)s (%(product)s): %(what)s. It must not be used.")
-                % {"number": index, "product": lot.product, "what": what}
+                _("%(where)s (%(product)s): %(what)s. It must not be used.")
+                % {"where": where, "product": lot.product, "what": what}
             )
     return problems
 
 
 # --- Warnings: allowed, but the practitioner must see them, and the chart keeps them -----------
-
-
-@dataclass(frozen=True)
-class ChartWarning:
-    """Something on the chart worth a second look that does not stop it being saved: shown next
-    to its field, on the session page, and kept in the chart's audit entries (chart_lines)."""
-
-    field: str  # "areas", or "products-<row>" for one product line
-    message: str
-    source: str = ""
 
 
 def _ml(value):
@@ -177,31 +157,6 @@ def volume_warning(area_volumes, product_volumes):
     return ChartWarning("areas", message)
 
 
-def indication_warning(product, plan, field, kb=None):
-    """A product with an ingredient the plan's protocol does not use for this indication (nor
-    one of its classes): the same reading as the plan builder's "not a usual ingredient"
-    (limits.plan_flags), on what is actually injected. Cited by the protocol's documents
-    (fixtures/protocols.yaml, in step with fixtures/ingredients.yaml)."""
-    kb = kb or knowledge_base()
-    protocol = plan.protocol
-    usual = set(protocol.usual_ingredient_codes)
-    unusual = []
-    for term in product.ingredients.all():
-        info = kb.terms.get(("ingredient", term.code))
-        classes = info.ancestors if info else {term.code}
-        if not usual & set(classes):
-            unusual.append(term.label)
-    if not unusual:
-        return None
-    message = ngettext(
-        "%(product)s is not usual for %(indication)s: %(ingredients)s is not among the ingredients of its protocol.",
-        "%(product)s is not usual for %(indication)s: %(ingredients)s are not among the ingredients of its protocol.",
-        len(unusual),
-    ) % {"product": product, "indication": plan.indication.label.lower(), "ingredients": ", ".join(sorted(unusual))}
-    documents = list(dict.fromkeys(source["document"] for source in protocol.sources))
-    return ChartWarning(field, message, f"{protocol.title}: {', '.join(documents)}")
-
-
 def chart_warnings(session, area_volumes, product_lines, kb=None):
     """The warnings for a chart: `area_volumes` are the areas' volumes, `product_lines` are
     (product or None, volume) per product row, in the page's row order."""
@@ -217,14 +172,22 @@ def chart_warnings(session, area_volumes, product_lines, kb=None):
     return warnings
 
 
-def saved_chart_warnings(chart):
-    """The warnings of a chart as saved (its rows)."""
+def saved_chart_warnings(chart, mapped=None):
+    """The warnings of a chart as saved (its rows, and its map's flags). With a map, the areas
+    and the products come from the same points, so they cannot disagree on the volume: only
+    the map's own flags are added (without the product warnings the rows already give)."""
     uses = list(chart.products_used.select_related("lot__product").prefetch_related("lot__product__ingredients"))
-    return chart_warnings(
+    mapped = map_of(chart) if mapped is None else mapped
+    warnings = chart_warnings(
         chart.session,
-        [row.volume_ml for row in chart.areas.all()],
+        [] if mapped.points else [row.volume_ml for row in chart.areas.all()],
         [(use.lot.product, use.volume_ml) for use in uses],
     )
+    said = {warning.message for warning in warnings}
+    for flag in map_flags(mapped, chart.session.plan, stock=not chart.is_signed):
+        if flag.message not in said:
+            warnings.append(ChartWarning("map", flag.message, flag.source))
+    return warnings
 
 
 def chart_problems(values):
@@ -241,8 +204,23 @@ def chart_problems(values):
 
 
 @transaction.atomic
-def chart_save(*, session, by, values: dict, areas: list, products: list, events: list, measurements: list) -> Chart:
-    """Save the chart as it stands (a draft until signed). Rows are replaced as a whole."""
+def chart_save(
+    *,
+    session,
+    by,
+    values: dict,
+    areas: list,
+    products: list,
+    events: list,
+    measurements: list,
+    map_input=None,
+) -> Chart:
+    """Save the chart as it stands (a draft until signed). Rows are replaced as a whole.
+
+    `map_input` (mapping.read_map) is the injection map: its syringes and points are stored,
+    and when it has points the chart's areas and products are derived from it (the `areas`
+    and `products` given are not used), so everything that reads them (aftercare, lot recall,
+    the allergy check) reads what the map says was injected."""
     session = (  # first the session, then the chart (see _lock_session)
         TreatmentSession.objects.select_for_update(of=("self",))
         .select_related("plan", "patient", "recheck")
@@ -267,21 +245,32 @@ def chart_save(*, session, by, values: dict, areas: list, products: list, events
         setattr(chart, field, value)
     chart.save()
 
+    mapped = map_input or EMPTY_MAP
     day = session_day(session)
     errors = []
-    resolved = []
-    for index, line in enumerate(products, start=1):
-        try:
-            resolved.append((resolve_lot(line, day), line.volume_ml))
-        except ValidationError as error:
-            errors.append(_("Product %(number)s: %(problem)s") % {"number": index, "problem": " ".join(error.messages)})
-    errors += product_allergy_problems(session, [lot for lot, _volume in resolved])
+    if mapped.points:
+        totals = map_totals(mapped)
+        areas = [(total.area, total.volume_ml) for total in totals.areas]
+        resolved = [(total.lot, total.volume_ml) for total in totals.lots]
+    else:
+        resolved = []
+        for index, line in enumerate(products, start=1):
+            try:
+                resolved.append((resolve_lot(line, day), line.volume_ml))
+            except ValidationError as error:
+                errors.append(
+                    _("Product %(number)s: %(problem)s") % {"number": index, "problem": " ".join(error.messages)}
+                )
+        errors += product_allergy_problems(session, [lot for lot, _volume in resolved])
+    map_errors = _syringe_allergy_problems(session, mapped)
     for volume in [*(v for _area, v in areas), *(v for _lot, v in resolved)]:
         if not Decimal("0") < volume <= MAX_VOLUME_ML:
             errors.append(
                 _("A volume of %(volume)s ml is not sensible (more than 0, at most %(most)s ml).")
                 % {"volume": volume, "most": MAX_VOLUME_ML}
             )
+    if map_errors:  # beside the map on the page; the rest above the form
+        raise ValidationError({"__all__": errors, "map": map_errors} if errors else {"map": map_errors})
     if errors:
         raise ValidationError(errors)
 
@@ -290,8 +279,12 @@ def chart_save(*, session, by, values: dict, areas: list, products: list, events
     chart.products_used.all().delete()
     chart.adverse_events.all().delete()
     chart.measurements.all().delete()
+    chart.points.all().delete()
+    chart.syringes.all().delete()  # and their components
+    _save_new_lots(mapped)
     ChartArea.objects.bulk_create(ChartArea(chart=chart, area=area, volume_ml=volume) for area, volume in areas)
     ProductUse.objects.bulk_create(ProductUse(chart=chart, lot=lot, volume_ml=volume) for lot, volume in resolved)
+    _store_map(chart, mapped)
     AdverseEvent.objects.bulk_create(
         AdverseEvent(
             chart=chart,
@@ -310,36 +303,103 @@ def chart_save(*, session, by, values: dict, areas: list, products: list, events
     return chart
 
 
+def _syringe_allergy_problems(session, mapped):
+    """The allergy rule on every lot of every syringe prepared, named as the page shows it."""
+    lots, names = [], []
+    for syringe in mapped.syringes:
+        for number, component in enumerate(syringe.components, start=1):
+            lots.append(component.lot)
+            names.append(_("Syringe %(label)s, product %(number)s") % {"label": syringe.label, "number": number})
+    return product_allergy_problems(session, lots, names)
+
+
+def _save_new_lots(mapped):
+    """Lots the map names for the first time (read_map found them new, with their product and
+    expiry). A colleague who recorded the same lot a moment ago wins; this save asks again."""
+    for lot in mapped.lots:
+        if lot.pk is None:
+            try:
+                with transaction.atomic():
+                    lot.save()
+            except IntegrityError as error:
+                raise ValidationError(
+                    {
+                        "map": _("Lot %(lot)s was just recorded by a colleague: save the chart again.")
+                        % {"lot": lot.lot_number}
+                    }
+                ) from error
+
+
+def _store_map(chart, mapped):
+    """The map's syringes, their components and its points, as rows of the chart."""
+    if not mapped.syringes:
+        return
+    syringes = Syringe.objects.bulk_create(Syringe(chart=chart, label=s.label) for s in mapped.syringes)
+    by_label = {row.label: row for row in syringes}
+    SyringeComponent.objects.bulk_create(
+        SyringeComponent(syringe=row, lot=component.lot, percent=component.percent)
+        for row, syringe in zip(syringes, mapped.syringes, strict=True)
+        for component in syringe.components
+    )
+    InjectionPoint.objects.bulk_create(
+        (
+            InjectionPoint(
+                chart=chart,
+                syringe=by_label[point.syringe.label],
+                diagram=point.diagram,
+                area=point.area,
+                shape=point.shape,
+                x=point.x,
+                y=point.y,
+                outline=[[float(x), float(y)] for x, y in point.outline],
+                depth_mm=point.depth_mm,
+                technique=point.technique,
+                needle_gauge=point.needle_gauge,
+                volume_ml=point.volume_ml,
+                position=point.number,
+            )
+            for point in mapped.points
+        ),
+        batch_size=500,
+    )
+
+
 def chart_lines(chart):
     """The chart's rows as lines a reader of the audit trail understands. They are deleted and
     recreated on each save, which auditlog does not see; chart_save records the difference."""
+    mapped = map_of(chart)
     return {
         "areas": sorted(f"{row.area.code}: {row.volume_ml} ml" for row in chart.areas.select_related("area")),
         "products": sorted(
             f"{row.lot.product} lot {row.lot.lot_number} (exp. {row.lot.expires_on:%Y-%m-%d}): {row.volume_ml} ml"
             for row in chart.products_used.select_related("lot__product")
         ),
+        # Each area's points and each syringe's recipe; the points themselves are in the rows.
+        "map": map_lines(mapped),
         "adverse events": sorted(
             f"{row.type_id} ({row.severity}), follow up {row.follow_up_on or '-'}"
             + (f": {row.notes}" if row.notes else "")
             for row in chart.adverse_events.all()
         ),
         "measurements": sorted(f"{row.kind}: {row.value} {row.unit}".strip() for row in chart.measurements.all()),
-        # Saving with a warning is allowed; the audit trail keeps what the practitioner was shown.
-        "warnings": [warning.message for warning in saved_chart_warnings(chart)],
+        # Saving with a warning is allowed; the audit trail keeps what the practitioner was shown
+        # (the map's flags among them).
+        "warnings": [warning.message for warning in saved_chart_warnings(chart, mapped)],
     }
 
 
 @transaction.atomic
 def chart_sign(*, chart, by) -> Chart:
-    """Sign and lock: the session is done. What follows a completed session happens after commit.
-    A chart signed meanwhile raises ChartAlreadySigned: it is signed once, by whoever came first."""
+    """Sign and lock: the session is done, and the lots used are drawn down from the stock.
+    What follows a completed session happens after commit. A chart signed meanwhile raises
+    ChartAlreadySigned: it is signed once, by whoever came first."""
     session = _lock_session(chart.session_id)
     chart = Chart.objects.select_for_update(of=("self",)).get(pk=chart.pk)
     if chart.is_signed:
         raise ChartAlreadySigned(str(ALREADY_SIGNED))
     if not chart.areas.exists():
         raise ValidationError(_("Record at least one treated area before signing."))
+    _draw_down_lots(chart, session, by)
     chart.signed_at = timezone.now()
     chart.signed_by = by
     chart.save(update_fields=["signed_at", "signed_by"])  # allowed once: the stored chart is still unsigned
@@ -353,11 +413,45 @@ def chart_sign(*, chart, by) -> Chart:
     return chart
 
 
-@transaction.atomic
+def _draw_down_lots(chart, session, by):
+    """The chart's lots, locked in pk order (as stock.services.draw_down locks them, so two
+    signings queue up instead of deadlocking) and checked as they stand now: a lot recalled or
+    expired since the chart was saved is refused; then each is drawn down by what the chart
+    used. The second of two charts that together need more than is on hand is refused here,
+    and its whole signing rolls back: the chart stays a draft, the stock as the first left it."""
+    used = {}
+    for use in chart.products_used.all():
+        used[use.lot_id] = used.get(use.lot_id, Decimal("0")) + use.volume_ml
+    if not used:
+        return
+    lots = list(
+        Lot.objects.select_for_update(of=("self",)).select_related("product").filter(pk__in=used).order_by("pk")
+    )
+    day = session_day(session)
+    problems = [problem for lot in lots if (problem := lot_problem(lot, day)) and lot.on_hand_ml != 0]
+    if problems:
+        raise ValidationError(problems)
+    try:
+        with transaction.atomic():
+            draw_down(chart=chart, uses=[(lot, used[lot.pk]) for lot in lots], by=by)
+    except IntegrityError as error:  # the database's own check: never below zero
+        raise ValidationError(
+            _("The stock changed while signing: less is on hand than this chart uses. Check the lots and sign again.")
+        ) from error
+
+
 def chart_save_and_sign(*, session, by, **record) -> Chart:
-    """Save the chart as submitted and sign it, in one transaction: a second click waits for
-    the first on the session's lock, then finds the chart signed (ChartAlreadySigned)."""
-    return chart_sign(chart=chart_save(session=session, by=by, **record), by=by)
+    """Save the chart as submitted and sign it: a second click waits for the first on the
+    session's lock, then finds the chart signed (ChartAlreadySigned). A signing refused (the
+    stock ran out meanwhile, a lot was recalled) keeps what was saved as a draft, and says so."""
+    with transaction.atomic():
+        chart = chart_save(session=session, by=by, **record)
+        try:
+            with transaction.atomic():
+                return chart_sign(chart=chart, by=by)
+        except ValidationError as error:
+            refusal = error
+    raise ValidationError(_("Saved as a draft, not signed: %(why)s") % {"why": " ".join(refusal.messages)}) from refusal
 
 
 @transaction.atomic

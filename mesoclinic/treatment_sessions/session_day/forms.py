@@ -19,8 +19,9 @@ from mesoclinic.treatment_sessions.models import AdverseEventType, AdverseSeveri
 
 from . import charting, recheck
 from .charting import ProductLine, chart_problems
+from .mapping import EMPTY_MAP, MapInvalid, read_map
 from .recheck import RecheckAnswers
-from .selectors import chart_flags, chart_initial, chart_measures
+from .selectors import chart_flags, chart_initial, chart_measures, map_page
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
@@ -101,13 +102,27 @@ class ChartForm(forms.Form):
     anaesthetic = forms.ChoiceField(label=_("Anaesthetic"))
     duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=1, max_value=240)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # The injection map as the page's script keeps it (mapping.py has its JSON); empty: none.
+    map = forms.CharField(label=_("Injection map"), required=False, widget=forms.HiddenInput)
     # Asked only when signing: a signed chart cannot be changed, so the practitioner confirms.
     confirm_sign = forms.BooleanField(label=_("I have checked the chart; signing locks it."), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, session=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.session = session
+        self.map_problems = []  # mapping.MapProblem, each naming its point or syringe
         self.fields["technique"].choices = Technique.choices
         self.fields["anaesthetic"].choices = Anaesthetic.choices
+
+    def clean_map(self):
+        """The map read whole (mapping.read_map): a MapInput, or every problem beside the map."""
+        if self.session is None:
+            return EMPTY_MAP
+        try:
+            return read_map(self.cleaned_data["map"], session=self.session)
+        except MapInvalid as invalid:
+            self.map_problems = invalid.problems
+            raise forms.ValidationError(invalid.messages) from invalid
 
     def clean(self):
         data = super().clean()
@@ -268,8 +283,9 @@ class ChartForms:
 
     def __init__(self, data, *, session, initial, area_terms, event_types, measures, session_day):
         self.session = session
+        self.initial_map = initial.mapped
         self.area_terms = {term.code: term for term in area_terms}
-        self.chart = ChartForm(data, initial=initial.chart)
+        self.chart = ChartForm(data, initial=initial.chart, session=session)
         self.areas = AreaLineFormSet(
             data,
             initial=initial.areas,
@@ -298,7 +314,19 @@ class ChartForms:
         return (self.chart, self.areas, self.products, self.events, self.measurements)
 
     def is_valid(self):
-        return all(form.is_valid() for form in self.all)
+        """Every form valid; with a map that has points, the area and product rows are not
+        read (the map gives the chart's areas and products), so they are not checked either."""
+        forms = self.all[3:] if self.mapped().points else self.all[1:]
+        return all([self.chart.is_valid(), *(form.is_valid() for form in forms)])
+
+    def mapped(self):
+        """The map as posted and read, even when another field of the chart is wrong (an empty
+        one when there is none, or it was refused)."""
+        form = self.chart
+        if not form.is_bound:
+            return EMPTY_MAP
+        form.is_valid()  # cleans the form (once); its cleaned map stands whatever else is wrong
+        return form.cleaned_data.get("map") or EMPTY_MAP
 
     def values(self):
         """The technique, depth and the rest as they stand: cleaned once valid, else as shown."""
@@ -306,12 +334,14 @@ class ChartForms:
         return form.cleaned_data if form.is_bound and hasattr(form, "cleaned_data") else form.initial
 
     def chart_record(self):
-        """What `charting.chart_save` takes, from the valid forms."""
+        """What `charting.chart_save` takes, from the valid forms (with a map that has points,
+        the areas and products come from the map)."""
+        rows = not self.mapped().points
         return {
             "values": {name: self.chart.cleaned_data[name] for name in self.VALUE_FIELDS},
             "areas": [
                 (self.area_terms[row["area"]], row["volume_ml"])
-                for row in self.areas.cleaned_data
+                for row in (self.areas.cleaned_data if rows else [])
                 if row.get("area") and row.get("volume_ml") is not None
             ],
             "products": [
@@ -321,11 +351,12 @@ class ChartForms:
                     product=row.get("product"),
                     expires_on=row.get("expires_on"),
                 )
-                for row in self.products.cleaned_data
+                for row in (self.products.cleaned_data if rows else [])
                 if row.get("lot_number")
             ],
             "events": self.events.events(),
             "measurements": self.measurements.measurements(),
+            "map_input": self.mapped(),
         }
 
     @staticmethod
@@ -337,7 +368,10 @@ class ChartForms:
 
     def warnings(self):
         """The chart's warnings for what the page shows (typed, or the draft's): more volume
-        injected than the lots supply, a product that does not fit the indication."""
+        injected than the lots supply, a product that does not fit the indication. With a map,
+        its flags say it instead (map_page): the rows are not read."""
+        if self.shown_map().points:
+            return []
         areas = [self._row_values(form).get("volume_ml") for form in self.areas]
         rows = [self._row_values(form) for form in self.products]
         numbers = {str(row["lot_number"]).strip().upper() for row in rows if row.get("lot_number")}
@@ -376,6 +410,11 @@ class ChartForms:
             return None
         return saved
 
+    def shown_map(self):
+        """The map whose totals and flags the page shows: as posted and read (empty when it was
+        refused: its problems are shown instead), else the draft's as the page opens."""
+        return self.mapped() if self.chart.is_bound else self.initial_map
+
     def context(self) -> dict:
         return {
             "form": self.chart,
@@ -385,6 +424,7 @@ class ChartForms:
             "measurements": self.measurements,
             "flags": chart_flags(self.session, self.values()),
             "warnings": self.warnings(),
+            **map_page(self.session, self.shown_map(), problems=self.chart.map_problems, area_terms=self.area_terms),
         }
 
 

@@ -1,18 +1,26 @@
 """Reads for the day of a session: the practitioner's list, the session's day, the chart's
-starting values. Each in a fixed number of queries."""
+starting values, the injection map for the pages. Each in a fixed number of queries."""
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 
 from mesoclinic.core.selectors import clinic_zone, day_bounds, wall_clock
-from mesoclinic.plans.limits import plan_flags
+from mesoclinic.plans.limits import SANE_DEPTH_MM, SANE_GAUGE, plan_flags
+from mesoclinic.plans.models import Product, Technique
 from mesoclinic.plans.selectors import current_consents
+from mesoclinic.screening import bilingual
 from mesoclinic.treatment_sessions.models import Chart, SessionStatus, TreatmentSession
 from mesoclinic.treatment_sessions.status import clinical_statuses
+from mesoclinic.treatment_sessions.stock.selectors import lot_problem, usable_lots
 
+from . import mapping
 from .charting import saved_chart_warnings
+from .diagrams import DIAGRAMS
+from .mapping import EMPTY_MAP, component_data, map_flags, map_json, map_of, map_totals, plain_number
 from .recheck import clinic_date, is_for_the_day, may_chart, recheck_refusal, session_date
 
 
@@ -75,6 +83,7 @@ def session_day_summary(session):
             chart_measurements=list(chart.measurements.all()),
             chart_addenda=list(chart.addenda.select_related("author")),
             chart_warnings=saved_chart_warnings(chart),
+            chart_map=chart_map(chart),  # its points per diagram, syringes and totals
         )
     return context
 
@@ -88,11 +97,12 @@ def chart_measures(plan):
 class ChartInitial:
     """What the chart's forms start from: the plan's values for a new chart, the draft's own."""
 
-    chart: dict
+    chart: dict  # "map": the map's JSON, as the page's hidden field takes it
     areas: list
     products: list
     events: dict
     measurements: dict
+    mapped: mapping.MapInput = field(default=EMPTY_MAP)  # the draft's map, for its totals and flags
 
 
 def _previous_chart(session):
@@ -135,12 +145,38 @@ def _repeat(previous, session):
     """A new chart that starts from the previous session's (areas, volumes, lots still in date
     on this session's day): the practitioner changes what differs instead of typing it all."""
     return ChartInitial(
-        chart=_how(previous),
+        chart={**_how(previous), "map": _carried_syringes(previous, session_date(session))},
         areas=_area_rows(previous),
         products=_product_rows(previous, in_date_on=session_date(session)),
         events={},
         measurements={},
     )
+
+
+def _carried_syringes(previous, on_day):
+    """The last chart's syringes, for the next chart to start from (a series repeats its
+    cocktail): the same recipes, each lot kept while it may still be used on `on_day`; one that
+    may not (expired, recalled, none left) gives way to its product, whose lot that expires
+    first is taken when the chart is saved (FEFO). No points: each session is marked anew."""
+    syringes = map_of(previous, points=False).syringes
+    if not syringes:
+        return ""
+    data = {
+        "syringes": [
+            {
+                "label": syringe.label,
+                "components": [
+                    component_data(c.lot, c.percent)
+                    if not lot_problem(c.lot, on_day)
+                    else {**component_data(c.lot, c.percent), "lot": "", "expires_on": None}
+                    for c in syringe.components
+                ],
+            }
+            for syringe in syringes
+        ],
+        "points": [],
+    }
+    return json.dumps(data)
 
 
 def chart_initial(session, chart) -> ChartInitial:
@@ -180,12 +216,14 @@ def chart_initial(session, chart) -> ChartInitial:
             measured.update({f"m_{index}": item.value, f"m_{index}_unit": item.unit})
         else:
             measured.update({"other_kind": item.kind, "other_value": item.value, "other_unit": item.unit})
+    mapped = map_of(chart)
     return ChartInitial(
-        chart={**_how(chart), "notes": chart.notes},
+        chart={**_how(chart), "notes": chart.notes, "map": map_json(mapped)},
         areas=_area_rows(chart),
         products=_product_rows(chart),
         events=events,
         measurements=measured,
+        mapped=mapped,
     )
 
 
@@ -209,3 +247,152 @@ def chart_flags(session, values):
         intervals=[],
     )
     return [flag for flag in flags if flag.field in ("depth_mm", "needle_gauge", "technique")]
+
+
+# --- The injection map -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiagramMap:
+    """One diagram of a chart's map, with the points marked on it."""
+
+    diagram: object  # diagrams.Diagram
+    points: list
+
+
+@dataclass(frozen=True)
+class ChartMap:
+    """A saved chart's map for the pages: its points per diagram, syringes, totals (and, when
+    asked, flags)."""
+
+    map: mapping.MapInput
+    totals: mapping.MapTotals
+    diagrams: list  # of DiagramMap, in the registry's order, only those with points
+    flags: list
+
+    @property
+    def points(self):
+        return self.map.points
+
+    @property
+    def syringes(self):
+        return self.map.syringes
+
+
+def chart_map(chart, *, flags=False) -> ChartMap:
+    """The chart's map for a page: four queries however many points (two without syringes),
+    and with `flags` the plan's areas too (one more)."""
+    mapped = map_of(chart)
+    on = {}
+    for point in mapped.points:
+        on.setdefault(point.diagram, []).append(point)
+    return ChartMap(
+        map=mapped,
+        totals=map_totals(mapped),
+        diagrams=[DiagramMap(diagram, on[code]) for code, diagram in DIAGRAMS.items() if code in on],
+        flags=map_flags(mapped, chart.session.plan, stock=not chart.is_signed) if flags else [],
+    )
+
+
+def totals_data(totals):
+    """A map's totals for the page's script (JSON)."""
+    return {
+        "areas": [
+            {"area": t.area.code, "volume_ml": plain_number(t.volume_ml), "points": t.points} for t in totals.areas
+        ],
+        "products": [
+            {
+                "product": t.product.pk,
+                "name": str(t.product),
+                "volume_ml": plain_number(t.volume_ml),
+                "lots": [{"lot": u.lot.lot_number, "volume_ml": plain_number(u.volume_ml)} for u in t.lots],
+            }
+            for t in totals.products
+        ],
+        "syringes": [
+            {"label": t.syringe.label, "volume_ml": plain_number(t.volume_ml), "points": t.points}
+            for t in totals.syringes
+        ],
+        "volume_ml": plain_number(totals.volume_ml),
+        "points": totals.points,
+    }
+
+
+def _offered_lots(on_day):
+    """Each active product with its usable lots, the one that expires first first (FEFO, as
+    stock.selectors.lots_first_to_expire): what the syringe builder offers. Two queries."""
+    lots = {}
+    for lot in usable_lots(on_day).filter(product__is_active=True).order_by("product", "expires_on", "lot_number"):
+        lots.setdefault(lot.product_id, []).append(lot)
+    return [
+        {
+            "pk": product.pk,
+            "name": str(product),
+            "max_ml_per_session": plain_number(product.max_ml_per_session),
+            "lots": [
+                {
+                    "lot": lot.lot_number,
+                    "expires_on": lot.expires_on.isoformat(),
+                    "on_hand_ml": plain_number(lot.on_hand_ml),
+                }
+                for lot in lots.get(product.pk, [])
+            ],
+        }
+        for product in Product.objects.filter(is_active=True)
+    ]
+
+
+def _diagram_data(diagram):
+    return {
+        "code": diagram.code,
+        "title": str(diagram.title),
+        "file": static(diagram.file),
+        "regions": dict(diagram.regions),
+        "default_area": diagram.default_area,
+        "height": getattr(diagram, "height", 100),
+        # Region names in the reader's language, and a point inside each (the keyboard list adds there).
+        "region_titles": {rid: str(title) for rid, title in diagram.region_titles.items()},
+        "anchors": {rid: list(anchor) for rid, anchor in diagram.anchors.items()},
+    }
+
+
+def map_page(session, map_input, *, problems=(), area_terms) -> dict:
+    """What the chart page needs for its map, as context: the totals and flags of the map as it
+    stands (MapTotals, mapping.MapFlag), its problems (mapping.MapProblem), whether it is in
+    use (it has points: the area and product rows are then not read), and `map_page`, all of it
+    for the page's script as JSON (json_script): diagrams, area names, techniques, products
+    with their lots first to expire first, the protocol's ranges, the sane limits."""
+    plan = session.plan
+    protocol = plan.protocol
+    totals = map_totals(map_input)
+    flags = map_flags(map_input, plan)
+    return {
+        "map_totals": totals,
+        "map_flags": flags,
+        "map_problems": list(problems),
+        "map_in_use": bool(map_input.points),
+        "map_page": {
+            "diagrams": [_diagram_data(diagram) for diagram in DIAGRAMS.values()],
+            "areas": {code: bilingual.text(term, "label") for code, term in area_terms.items()},
+            "techniques": [[value, str(label)] for value, label in Technique.choices],
+            "products": _offered_lots(session_date(session)),
+            "protocol": {
+                "depth_mm": [plain_number(protocol.depth_min_mm), plain_number(protocol.depth_max_mm)],
+                "needle_gauge": [protocol.gauge_min, protocol.gauge_max],
+                "techniques": list(protocol.techniques),
+                "plan_areas": [term.code for term in plan.areas.all()],
+            },
+            "limits": {
+                "points": mapping.MAX_POINTS,
+                "syringes": mapping.MAX_SYRINGES,
+                "components": mapping.MAX_COMPONENTS,
+                "outline": mapping.MAX_OUTLINE,
+                "point_ml": plain_number(mapping.MAX_POINT_ML),
+                "depth_mm": [plain_number(SANE_DEPTH_MM[0]), plain_number(SANE_DEPTH_MM[1])],
+                "needle_gauge": list(SANE_GAUGE),
+            },
+            "problems": [problem.as_json() for problem in problems],
+            "flags": [flag.as_json() for flag in flags],
+            "totals": totals_data(totals),
+        },
+    }

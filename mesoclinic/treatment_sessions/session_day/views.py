@@ -6,11 +6,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mesoclinic.core import params
 from mesoclinic.core.audit import record_list_view, record_view
+from mesoclinic.core.forms import add_form_errors
 from mesoclinic.core.models import Role
 from mesoclinic.core.permissions import allow, load_or_404
 from mesoclinic.core.selectors import clinic_today
@@ -19,7 +23,18 @@ from mesoclinic.treatment_sessions.models import ChartLockedError, SessionStatus
 
 from . import charting, recheck
 from .forms import AddendumForm, ChartForms, RecheckSubmission
-from .recall import lot_recall, recall_csv, record_recall_views
+from .recall import (
+    LotRecallForm,
+    RecallAction,
+    RecallRefused,
+    contacts_csv,
+    lot_mark_recalled,
+    lot_recall,
+    recall_contacts,
+    recall_csv,
+    recall_notices_send,
+    record_recall_views,
+)
 from .selectors import today_rows
 
 SESSIONS = TreatmentSession.objects.select_related(
@@ -154,7 +169,8 @@ def addendum(request, pk):
     return redirect(session)
 
 
-# --- Lot recall: practitioners search a lot number and export who received it -------------
+# --- Lot recall: practitioners search a lot number, see who received it down to the points of
+# their maps, mark the lot recalled and send its patients the notice; export either list -------
 
 
 def _lot_param(request):
@@ -162,20 +178,90 @@ def _lot_param(request):
 
 
 @allow(Role.PRACTITIONER)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def recall_search(request):
-    recall = lot_recall(_lot_param(request))
+    """The search, the lot's patients and points, its contact list. Marking a lot recalled and
+    sending its notice are POSTs here (`action`), so their refusals show on this page."""
+    search = _lot_param(request)
+    bound = {}
+    if request.method == "POST":
+        done, bound = _recall_post(request, search)
+        if done is not None:
+            return done
+    recall = lot_recall(search)
+    contacts = recall_contacts(recall)
+    for lot in recall.lots:
+        lot.recall_form = bound.get(lot.pk) or LotRecallForm(prefix=f"lot-{lot.pk}")
     record_recall_views(request, recall)
-    return render(request, "treatment_sessions/session_day/recall/search.html", {"recall": recall})
+    context = {"recall": recall, "contacts": contacts, "searched": _recall_url(search)}
+    return render(request, "treatment_sessions/session_day/recall/search.html", context)
+
+
+def _recall_url(search):
+    return reverse("session_day:recall") + ("?" + urlencode({"lot": search}) if search else "")
+
+
+def _recall_post(request, search):
+    """(a redirect, {}) when the action was done or refused; (None, {lot pk: bound form}) when
+    the recall form has errors to show beside its fields."""
+    action = RecallAction(request.POST)
+    if not action.is_valid():
+        messages.error(request, _("That lot is no longer there: search again."))
+        return redirect(_recall_url(search)), {}
+    lot = action.cleaned_data["lot_id"]
+    back = redirect(_recall_url(search or lot.lot_number))
+    try:
+        if action.cleaned_data["action"] == RecallAction.RECALL:
+            form = LotRecallForm(request.POST, prefix=f"lot-{lot.pk}")
+            if not form.is_valid():
+                return None, {lot.pk: form}
+            lot_mark_recalled(lot=lot, reason=form.cleaned_data["reason"], by=request.user)
+            messages.success(
+                request,
+                _("Lot %(lot)s of %(product)s is marked recalled: it can no longer be charted or used from stock.")
+                % {"lot": lot.lot_number, "product": lot.product},
+            )
+        else:
+            sent = recall_notices_send(lot=lot, by=request.user)
+            messages.success(
+                request,
+                ngettext(
+                    "The recall notice is queued for %(count)d patient, in their language, by the way they "
+                    "take messages. The outbox shows when it goes.",
+                    "The recall notice is queued for %(count)d patients, each in their language, by the way "
+                    "they take messages. The outbox shows when they go.",
+                    len(sent),
+                )
+                % {"count": len(sent)},
+            )
+    except RecallRefused as refusal:
+        messages.info(request, " ".join(refusal.messages))
+    except ValidationError as error:
+        if action.cleaned_data["action"] == RecallAction.RECALL and hasattr(error, "error_dict"):
+            form = LotRecallForm(request.POST, prefix=f"lot-{lot.pk}")
+            add_form_errors(form, error)
+            return None, {lot.pk: form}
+        messages.error(request, " ".join(error.messages))
+    return back, {}
 
 
 @allow(Role.PRACTITIONER)
 @require_GET
 def recall_export(request):
+    """The recall as a spreadsheet: who received the lot, with the points (the default), or the
+    contact list of the exact matches (`?list=contacts`)."""
     recall = lot_recall(_lot_param(request))
-    record_recall_views(request, recall, page=f"lot recall {recall.lot} (CSV export)")
-    response = HttpResponse(recall_csv(recall), content_type="text/csv; charset=utf-8")
+    which = params.choice(request, "list", ("uses", "contacts"), default="uses")
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", recall.lot).strip("-.") or "search"
-    response["Content-Disposition"] = f'attachment; filename="lot-recall-{name}.csv"'
+    if which == "contacts":
+        groups = recall_contacts(recall)
+        patients = [contact.patient for group in groups for contact in group.contacts]
+        record_recall_views(request, recall, page=f"lot recall {recall.lot} (contact list CSV)", patients=patients)
+        response = HttpResponse(contacts_csv(groups), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="lot-recall-{name}-contacts.csv"'
+    else:
+        record_recall_views(request, recall, page=f"lot recall {recall.lot} (CSV export)")
+        response = HttpResponse(recall_csv(recall), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="lot-recall-{name}.csv"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -217,8 +217,18 @@ def test_the_csv_has_the_same_rows(alice_client, sessions, product, alice):
     assert header[:4] == ["Match", "Patient", "Date of birth", "Phone"]
     ayse = sessions[0].patient
     assert first[:4] == ["exact", "Ayşe Çelik", ayse.date_of_birth.isoformat(), "'+90 532 111 22 33"]
-    assert first[5:] == ["1 of 8", "Lipo Cocktail (MesoLab)", "ABC123", "2027-06-30", "1.25", alice.display_name, "yes"]
-    assert second[0] == "partial" and second[1] == "Emma Clarke" and second[3] == "" and second[-1] == "no"
+    assert first[5:] == [
+        "1 of 8",
+        "Lipo Cocktail (MesoLab)",
+        "ABC123",
+        "2027-06-30",
+        "1.25",
+        alice.display_name,
+        "yes",
+        "no map",
+        "",
+    ]
+    assert second[0] == "partial" and second[1] == "Emma Clarke" and second[3] == "" and second[-3] == "no"
     page = AuditEntry.objects.filter(patient_id=ayse.pk, action=AuditEntry.Action.ACCESS).get()
     assert page.additional_data["page"] == "lot recall ABC123 (CSV export)"
 
@@ -268,5 +278,7 @@ def test_an_empty_export(alice_client, clinic):
             "Volume (ml)",
             "Practitioner",
             "Chart signed",
+            "Points",
+            "Lot in the points (ml)",
         ]
     ]

@@ -49,6 +49,7 @@ class Command(BaseCommand):
         patient_demo.seed_named_patients(patient_user=users["patient_user"])
         plan_demo.seed_products()
         session_demo.seed_journeys(practitioner=users["practitioners"][0], scheduler=users["scheduler"])
+        session_demo.seed_stock(by=users["practitioners"][0])
         aftercare_demo.seed_sheets()
         questionnaire_link = questionnaire_demo.seed_questionnaires()
         if patients:
