@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "mesoclinic.treatment_sessions",
     "mesoclinic.aftercare",
     "mesoclinic.questionnaires",
+    "mesoclinic.outcomes",
     "mesoclinic.desk",
 ]
 
@@ -259,6 +260,9 @@ STATICFILES_DIRS = [
     ("vendor/signature_pad", NODE_MODULES / "signature_pad" / "dist"),
     # The DataMatrix reader for scanning a pack's lot (its browser bundle includes @zxing/library).
     ("vendor/zxing", NODE_MODULES / "@zxing" / "browser" / "umd"),
+    # The before/after slider of the photo compare (a web component; its styles are a
+    # constructed stylesheet, which the strict CSP allows).
+    ("vendor/img-comparison-slider", NODE_MODULES / "img-comparison-slider" / "dist"),
 ]
 STORAGES = {
     # Uploads (session photos) live outside the static folders and are served by a view

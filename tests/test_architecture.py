@@ -1,6 +1,6 @@
 """The shape of the code, held by tests: dependencies point one way (README, Architecture).
 
-    core → patients → screening → plans → treatment_sessions → aftercare → questionnaires → desk
+    core → patients → screening → plans → treatment_sessions → aftercare → questionnaires → outcomes → desk
 
 A module may import its own app and the apps before it, never one after it. Work that flows
 the other way goes through a signal the lower app sends (plans.signals, treatment_sessions.
@@ -13,7 +13,17 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["core", "patients", "screening", "plans", "treatment_sessions", "aftercare", "questionnaires", "desk"]
+ORDER = [
+    "core",
+    "patients",
+    "screening",
+    "plans",
+    "treatment_sessions",
+    "aftercare",
+    "questionnaires",
+    "outcomes",
+    "desk",
+]
 # Inside treatment_sessions: the shared core of the app, then each capability on those below it.
 # The session page (views.py, urls.py), the tasks, the demo and apps.py sit at the top.
 CAPABILITIES = ["models", "signals", "status", "selectors", "reminders", "scheduling", "stock", "session_day", "photos"]

@@ -83,7 +83,6 @@ class Protocol(models.Model):
     combinations = models.JSONField(
         default=list, blank=True, help_text="Combination treatments the documents describe."
     )
-    outcome_measures = models.JSONField(default=list, help_text="What to measure to track progress.")
     evidence = models.TextField(blank=True, help_text="What the cited studies found, with their session counts.")
     sources = models.JSONField(help_text='[{"document": "guide-2024", "citation": "section"}]')
 
@@ -112,6 +111,103 @@ class Protocol(models.Model):
     def default_intervals(self, sessions):
         """The gaps (in days) between `sessions` sessions, following the phases."""
         return limits.intervals_from_phases(self.spacing, sessions)
+
+
+class Better(models.TextChoices):
+    HIGHER = "higher", _("Higher is better")
+    LOWER = "lower", _("Lower is better")
+
+
+class RecordedBy(models.TextChoices):
+    PRACTITIONER = "practitioner", _("The practitioner, on the chart")
+    PATIENT = "patient", _("The patient, or the practitioner on the chart")
+
+
+class OutcomeMeasure(models.Model):
+    """Something measured to see whether a course works (fixtures/outcome_measures.yaml).
+
+    `minimum`/`maximum` are the sensible range: a value outside it is refused as a typing slip.
+    `from_baseline`: progress is the change from the first value (elasticity, MASI); False for a
+    scale that is itself a judgement of change (the Global Aesthetic Improvement Scale).
+    """
+
+    code = models.SlugField(primary_key=True, max_length=40)
+    label = models.CharField(max_length=120)
+    label_tr = models.CharField("label (Turkish)", max_length=120, blank=True)
+    unit = models.CharField(max_length=30, blank=True, help_text="As printed after the number: cm, µm, points.")
+    unit_tr = models.CharField("unit (Turkish)", max_length=30, blank=True)
+    how = models.TextField(help_text="How to measure it so that sessions compare.")
+    how_tr = models.TextField("how (Turkish)", blank=True)
+    minimum = models.DecimalField(max_digits=7, decimal_places=2)
+    maximum = models.DecimalField(max_digits=7, decimal_places=2)
+    decimals = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(2)])
+    better = models.CharField(max_length=6, choices=Better.choices)
+    from_baseline = models.BooleanField(default=True)
+    recorded_by = models.CharField(max_length=12, choices=RecordedBy.choices, default=RecordedBy.PRACTITIONER)
+    # The patient's own wording, for a score they give through their aftercare link.
+    patient_question = models.CharField(max_length=200, blank=True)
+    patient_question_tr = models.CharField("patient question (Turkish)", max_length=200, blank=True)
+    protocols = models.ManyToManyField(Protocol, related_name="measures", blank=True)
+    position = models.PositiveSmallIntegerField(default=100)
+    sources = models.JSONField(help_text='[{"document": "guide-2024", "citation": "section"}]')
+
+    class Meta:
+        ordering = ["position", "code"]
+
+    def __str__(self):
+        return self.label
+
+    def clean(self):
+        if self.minimum is not None and self.maximum is not None and self.minimum >= self.maximum:
+            raise ValidationError({"maximum": "The maximum must be above the minimum."})
+        if self.recorded_by == RecordedBy.PATIENT and not self.patient_question:
+            raise ValidationError({"patient_question": "A score the patient gives needs the question they read."})
+
+    @property
+    def step(self):
+        return {0: "1", 1: "0.1", 2: "0.01"}[self.decimals]
+
+
+class Finding(models.TextChoices):
+    CHANGE = "change", _("A change from baseline, in per cent")
+    SHARE = "share", _("A share of patients, in per cent")
+    IMPROVED = "improved", _("Improved, with no figure given")
+    NO_BENEFIT = "no_benefit", _("No benefit found")
+
+
+class ReportedOutcome(models.Model):
+    """What one document reports a course achieved on one measure (fixtures/outcome_measures.yaml).
+
+    `value` is the change in per cent (negative: it went down) for CHANGE, the share of patients
+    for SHARE, and empty for IMPROVED and NO_BENEFIT, which the documents give in words only.
+    Where documents disagree both rows exist: the progress chart shows the figure and the caveat.
+    """
+
+    code = models.SlugField(primary_key=True, max_length=60)
+    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="reported_outcomes")
+    measure = models.ForeignKey(OutcomeMeasure, on_delete=models.CASCADE, related_name="reported")
+    finding = models.CharField(max_length=10, choices=Finding.choices)
+    value = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    sessions = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Sessions the study gave, if said.")
+    study_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    summary = models.TextField(help_text="What the document reports, for staff, in our words.")
+    summary_tr = models.TextField("summary (Turkish)", blank=True)
+    patient_text = models.TextField(help_text="The same in plain words, for the patient's progress report.")
+    patient_text_tr = models.TextField("patient text (Turkish)", blank=True)
+    sources = models.JSONField(help_text='[{"document": "basaksehir-2025", "citation": "section"}]')
+
+    class Meta:
+        ordering = ["protocol", "measure", "code"]
+
+    def __str__(self):
+        return f"{self.protocol}: {self.measure} ({self.get_finding_display()})"
+
+    def clean(self):
+        numeric = self.finding in (Finding.CHANGE, Finding.SHARE)
+        if numeric and self.value is None:
+            raise ValidationError({"value": "A change or a share needs its figure."})
+        if not numeric and self.value is not None:
+            raise ValidationError({"value": "The documents give this finding in words; leave the figure empty."})
 
 
 class IngredientInfo(models.Model):

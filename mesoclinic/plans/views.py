@@ -24,6 +24,7 @@ from . import limits, services
 from .consent import clauses_for, consent_document, consent_language, signed_words
 from .forms import ConsentForm, IndicationForm, PlanForm, ProductForm, StopForm, WithdrawForm
 from .models import CombinationTreatment, Consent, Product, Technique
+from .sections import sections_for
 from .selectors import current_consent, plans_as_shown, protocol_for, protocols, screening_cover
 
 
@@ -154,6 +155,8 @@ def plan_detail(request, pk):
             "screen_for_plan": reverse("screening:new", args=[plan.patient_id])
             + "?"
             + urlencode(screening_cover(plan), doseq=True),
+            # What apps above plans add (the outcomes app's progress): plans.sections.
+            "sections": sections_for(request, plan),
         },
     )
 

@@ -263,6 +263,8 @@ TRANSLATED_FIELDS = {
     "screening.EvaluationItem": ("label", "help_text", "patient_title", "patient_intro"),
     "plans.Protocol": ("title", "summary"),
     "treatment_sessions.AdverseEventType": ("label", "description"),
+    "plans.OutcomeMeasure": ("label", "unit", "how", "patient_question"),
+    "plans.ReportedOutcome": ("summary", "patient_text"),
 }
 
 

@@ -404,7 +404,14 @@ class AdverseEvent(LockedWithChart):
 
 
 class Measurement(LockedWithChart):
+    """One value measured at a session. `measure` is the outcome measure it belongs to (its range
+    was checked on the chart); empty for the practitioner's own "other" measurement, which only
+    `kind` names. A plan's first measured session is its baseline (outcomes.progress)."""
+
     chart = models.ForeignKey(Chart, on_delete=models.CASCADE, related_name="measurements")
+    measure = models.ForeignKey(
+        "plans.OutcomeMeasure", null=True, blank=True, on_delete=models.PROTECT, related_name="measurements"
+    )
     kind = models.CharField(max_length=120, help_text="What was measured, e.g. thigh circumference.")
     value = models.DecimalField(max_digits=7, decimal_places=2)
     unit = models.CharField(max_length=20, blank=True)
@@ -462,6 +469,36 @@ class SessionPhoto(PatientDataMixin, models.Model):
         return f"{self.get_kind_display()} photo of session {self.session.sequence}"
 
 
+class PhotoAlignment(PatientDataMixin, models.Model):
+    """How a later photo lines up with a baseline photo of the same area (photos.alignment).
+
+    The practitioner clicks the same two or three landmarks (the eyes, the nose tip) on each
+    photo, in pixels of the stored images; the similarity transform that maps the later photo's
+    landmarks onto the baseline's is kept with its fit, so the aligned pair is redrawn the same
+    way every time. A new alignment of the same pair replaces the old one in use (newest wins).
+    """
+
+    baseline = models.ForeignKey(SessionPhoto, on_delete=models.PROTECT, related_name="+")
+    later = models.ForeignKey(SessionPhoto, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    baseline_points = models.JSONField(help_text="[[x, y], ...] in the baseline photo's pixels.")
+    later_points = models.JSONField(help_text="The same landmarks, in the same order, on the later photo.")
+    scale = models.FloatField()
+    rotation_degrees = models.FloatField()
+    shift_x = models.FloatField()
+    shift_y = models.FloatField()
+    residual_px = models.FloatField(help_text="Mean distance left between matched landmarks after aligning.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["baseline", "later", "-created_at"], name="alignment_pair")]
+
+    def __str__(self):
+        return f"Alignment of photo {self.later_id} onto {self.baseline_id}"
+
+
 # --- Reminders -------------------------------------------------------------------------------
 
 
@@ -474,6 +511,7 @@ class ReminderKind(models.TextChoices):
     QUESTIONNAIRE = "questionnaire", "Pre-visit questionnaire"
     QUESTIONNAIRE_CHASE = "questionnaire_chase", "Questionnaire not yet returned"
     RECALL = "recall", "Product recall notice"
+    PROGRESS_REPORT = "progress_report", "Progress report"
 
 
 class ReminderStatus(models.TextChoices):

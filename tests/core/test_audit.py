@@ -234,7 +234,7 @@ def test_a_draft_charts_rows_are_recorded_with_what_they_were_and_became(draft_c
         areas=[(Term.objects.get(kind="area", code="face"), Decimal("2.5"))],
         products=[charting.ProductLine("HB-1", Decimal("2"), product, None)],
         events=[(AdverseEventType.objects.get(code="bruising"), "mild", None, "small, left cheek")],
-        measurements=[("Wrinkle depth", Decimal("1.2"), "mm")],
+        measurements=[(None, "Wrinkle depth", Decimal("1.2"), "mm")],
     )
     second = _chart_row_entries(draft_chart).last()
     assert second.actor == alice

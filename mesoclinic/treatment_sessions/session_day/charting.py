@@ -296,7 +296,8 @@ def chart_save(
         for kind, severity, follow_up, notes in events
     )
     Measurement.objects.bulk_create(
-        Measurement(chart=chart, kind=kind, value=value, unit=unit) for kind, value, unit in measurements
+        Measurement(chart=chart, measure=measure, kind=kind, value=value, unit=unit)
+        for measure, kind, value, unit in measurements
     )
     after = chart_lines(chart)
     record_change(chart, {name: (before[name], after[name]) for name in after}, actor=by)

@@ -241,7 +241,8 @@ class AdverseEventsForm(forms.Form):
 
 
 class MeasurementsForm(forms.Form):
-    """The protocol's outcome measures, plus one of the practitioner's own."""
+    """The protocol's outcome measures (plans.OutcomeMeasure) as quick numeric fields, each with
+    its unit and its sensible range checked, plus one measurement of the practitioner's own."""
 
     other_kind = forms.CharField(label=_("Other measurement"), required=False, max_length=120)
     other_value = forms.DecimalField(label=_("Value"), required=False, max_digits=7, decimal_places=2)
@@ -250,12 +251,22 @@ class MeasurementsForm(forms.Form):
     def __init__(self, *args, measures, **kwargs):
         super().__init__(*args, **kwargs)
         self.measures = list(measures)
-        for index, name in enumerate(self.measures):
-            self.fields[f"m_{index}"] = forms.DecimalField(label=name, required=False, max_digits=7, decimal_places=2)
-            self.fields[f"m_{index}_unit"] = forms.CharField(label=_("Unit"), required=False, max_length=20)
+        for measure in self.measures:
+            unit = localized(measure, "unit")
+            self.fields[f"m_{measure.code}"] = forms.DecimalField(
+                label=localized(measure, "label"),
+                required=False,
+                min_value=measure.minimum,
+                max_value=measure.maximum,
+                max_digits=7,
+                decimal_places=measure.decimals,
+                help_text=localized(measure, "how"),
+                widget=forms.NumberInput(attrs={"step": measure.step, "inputmode": "decimal"}),
+            )
+            self.fields[f"m_{measure.code}"].unit = unit
 
     def rows(self):
-        return [(self[f"m_{i}"], self[f"m_{i}_unit"]) for i in range(len(self.measures))]
+        return [(measure, self[f"m_{measure.code}"]) for measure in self.measures]
 
     def clean(self):
         data = super().clean()
@@ -264,14 +275,16 @@ class MeasurementsForm(forms.Form):
         return data
 
     def measurements(self):
+        """[(measure or None, what was measured, value, unit)]: the measures filled in, then the
+        practitioner's own."""
         data = self.cleaned_data
         found = [
-            (name, data[f"m_{i}"], data[f"m_{i}_unit"])
-            for i, name in enumerate(self.measures)
-            if data.get(f"m_{i}") is not None
+            (measure, measure.label, data[f"m_{measure.code}"], measure.unit)
+            for measure in self.measures
+            if data.get(f"m_{measure.code}") is not None
         ]
         if data.get("other_kind") and data.get("other_value") is not None:
-            found.append((data["other_kind"], data["other_value"], data["other_unit"]))
+            found.append((None, data["other_kind"], data["other_value"], data["other_unit"]))
         return found
 
 

@@ -89,8 +89,9 @@ def session_day_summary(session):
 
 
 def chart_measures(plan):
-    """The protocol's outcome measures typed as numbers; photos are taken in the photo section."""
-    return [m for m in plan.protocol.outcome_measures if "photo" not in m.casefold()]
+    """The protocol's outcome measures (plans.OutcomeMeasure), in their order; photos are taken
+    in the photo section."""
+    return list(plan.protocol.measures.order_by("position", "code"))
 
 
 @dataclass(frozen=True)
@@ -208,12 +209,11 @@ def chart_initial(session, chart) -> ChartInitial:
                 f"ae_{code}_notes": event.notes,
             }
         )
-    measures = chart_measures(plan)
+    codes = {measure.code for measure in chart_measures(plan)}
     measured = {}
     for item in chart.measurements.all():
-        if item.kind in measures:
-            index = measures.index(item.kind)
-            measured.update({f"m_{index}": item.value, f"m_{index}_unit": item.unit})
+        if item.measure_id in codes:
+            measured[f"m_{item.measure_id}"] = item.value
         else:
             measured.update({"other_kind": item.kind, "other_value": item.value, "other_unit": item.unit})
     mapped = map_of(chart)

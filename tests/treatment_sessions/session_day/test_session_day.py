@@ -135,7 +135,7 @@ def chart(session, alice, products=(), events=(), **values):
         areas=[(thighs, 2)],
         products=list(products),
         events=list(events),
-        measurements=[("Thigh circumference", 58.5, "cm")],
+        measurements=[(None, "Thigh circumference", 58.5, "cm")],
     )
 
 

@@ -14,6 +14,7 @@ KNOWLEDGE_FIXTURES = [
     "ingredients",
     "consent",
     "adverse_events",
+    "outcome_measures",
     "aftercare",
 ]
 
