@@ -13,12 +13,22 @@ from mesoclinic.core.models import Role, User
 from mesoclinic.core.selectors import clinic_today
 from mesoclinic.patients.models import Language, Patient, Sex
 from mesoclinic.plans.demo import protocol_plan, signed_consent
-from mesoclinic.plans.models import Product
+from mesoclinic.plans.models import OutcomeMeasure, Product
 from mesoclinic.plans.services import plan_activate
 from mesoclinic.screening.demo import scripted_screening
 from mesoclinic.screening.models import Screening, Term
 from mesoclinic.treatment_sessions.demo import session_as_it_happened
-from mesoclinic.treatment_sessions.models import AdverseEventType, SessionSeries, SessionStatus, TreatmentSession
+from mesoclinic.treatment_sessions.models import (
+    AdverseEvent,
+    AdverseEventType,
+    Chart,
+    Lot,
+    Measurement,
+    ProductUse,
+    SessionSeries,
+    SessionStatus,
+    TreatmentSession,
+)
 from mesoclinic.treatment_sessions.scheduling import services as scheduling
 from mesoclinic.treatment_sessions.scheduling.slots import localize
 from mesoclinic.treatment_sessions.session_day import charting, recheck
@@ -196,8 +206,9 @@ CHART_VALUES = {
 }
 
 
-def charted(session, by, areas=("face",), events=(), sign=True):
-    """The session's chart with a lot and these adverse events, signed unless told not to."""
+def charted(session, by, areas=("face",), events=(), sign=True, measured=None):
+    """The session's chart with a lot and these adverse events, signed unless told not to.
+    `measured`: {outcome measure code: value} recorded on the chart."""
     product, _ = Product.objects.get_or_create(name="Hydra Boost", manufacturer="Meso Labs")
     chart = charting.chart_save(
         session=session,
@@ -208,11 +219,56 @@ def charted(session, by, areas=("face",), events=(), sign=True):
             charting.ProductLine("HB-1", Decimal("2"), product, datetime.date.today() + datetime.timedelta(days=300))
         ],
         events=[(AdverseEventType.objects.get(code=code), "mild", None, "") for code in events],
-        measurements=[],
+        measurements=[
+            (measure, measure.label, Decimal(str(value)), measure.unit)
+            for measure, value in (
+                (OutcomeMeasure.objects.get(code=code), value) for code, value in (measured or {}).items()
+            )
+        ],
     )
     if sign:
         charting.chart_sign(chart=chart, by=by)
     return chart
+
+
+def measured_course(alice, room, patient, indication, series, *, first_day=None, every_days=7, events=()):
+    """A plan with one signed session per entry of `series` ([{measure code: value}, ...]), a
+    week apart and in the past, written as it happened (the demo's way: booking and the day's
+    re-check refuse the past), each chart carrying its measurements and `events`."""
+    plan = plan_for(patient, alice, indication)
+    screened(patient, alice, **covering(plan))
+    consented(plan, alice)
+    plan = plan_activate(plan=plan, by=alice)
+    first_day = first_day or clinic_today() - datetime.timedelta(days=every_days * len(series))
+    chain = SessionSeries.objects.create(plan=plan, patient=patient, created_by=alice)
+    product, _ = Product.objects.get_or_create(name="Hydra Boost", manufacturer="Meso Labs")
+    lot, _ = Lot.objects.get_or_create(
+        product=product, lot_number="HB-1", defaults={"expires_on": clinic_today() + datetime.timedelta(days=300)}
+    )
+    sessions = []
+    for number, values in enumerate(series, start=1):
+        start = moment(first_day + datetime.timedelta(days=every_days * (number - 1)), 10)
+        session = session_as_it_happened(
+            chain, alice, room, start, datetime.timedelta(minutes=45), number, SessionStatus.COMPLETED
+        )
+        chart = Chart.objects.create(
+            session=session,
+            patient=patient,
+            created_by=alice,
+            **{k: v for k, v in CHART_VALUES.items() if k != "notes"},
+        )
+        ProductUse.objects.create(chart=chart, lot=lot, volume_ml=Decimal("2"))
+        for code in events:
+            AdverseEvent.objects.create(chart=chart, type=AdverseEventType.objects.get(code=code), severity="mild")
+        for code, value in values.items():
+            measure = OutcomeMeasure.objects.get(code=code)
+            Measurement.objects.create(
+                chart=chart, measure=measure, kind=measure.label, value=Decimal(str(value)), unit=measure.unit
+            )
+        chart.signed_at, chart.signed_by = session.ends_at, alice
+        chart.save(update_fields=["signed_at", "signed_by"])
+        sessions.append(session)
+    return plan, sessions
 
 
 def signed_session(
