@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("mesoclinic.treatment_sessions.reminders.urls")),
     path("aftercare/", include("mesoclinic.aftercare.urls")),
     path("", include("mesoclinic.questionnaires.urls")),
+    path("", include("mesoclinic.outcomes.urls")),
     path("admin/", admin.site.urls),
 ]
 

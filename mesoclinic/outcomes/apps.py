@@ -16,6 +16,9 @@ class OutcomesConfig(AppConfig):
     def ready(self):
         from mesoclinic.core.audit import track
 
+        from . import reports, sections
         from .models import PatientScore
 
         track(PatientScore)
+        sections.connect()  # the progress on the plan page
+        reports.connect()  # the progress report's message, through the reminders' registry

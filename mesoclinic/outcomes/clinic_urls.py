@@ -1,0 +1,3 @@
+"""clinic_urls: filled in by its owner."""
+
+urlpatterns = []

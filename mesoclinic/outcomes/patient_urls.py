@@ -1,0 +1,3 @@
+"""patient_urls: filled in by its owner."""
+
+urlpatterns = []

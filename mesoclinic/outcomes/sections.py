@@ -1,0 +1,5 @@
+"""The progress section of the plan page (registered with plans.sections)."""
+
+
+def connect():
+    """Called from OutcomesConfig.ready."""
