@@ -75,7 +75,7 @@ NAVIGATION = (
     # Lot recall is reached from the stock list (one fewer link: the bar fits a laptop's width).
     NavItem(_("Stock"), "stock:list", (P, S), "bi-box-seam", ("stock:", "session_day:recall")),
     NavItem(_("Outbox"), "reminders:outbox", (P, S), "bi-envelope"),
-    NavItem(_("Outcomes"), "outcomes:clinic", (P,), "bi-graph-up", ("outcomes:clinic",)),
+    NavItem(_("Outcomes"), "outcomes:clinic", (P, S), "bi-graph-up", ("outcomes:clinic",)),
     NavItem(_("Clinic setup"), "core:setup", (S,), "bi-gear", ("core:setup",)),
     NavItem(_("My aftercare"), "aftercare:mine", (PT,), "bi-heart-pulse", ("aftercare:",)),
     NavItem(_("My questionnaires"), "questionnaires:mine", (PT,), "bi-clipboard2-pulse", ("questionnaires:mine",)),
