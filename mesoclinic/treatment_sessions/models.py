@@ -459,6 +459,16 @@ class SessionPhoto(PatientDataMixin, models.Model):
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     caption = models.CharField(max_length=120, blank=True)
+    # The area photographed: a later photo is compared with a baseline of the same area, and the
+    # camera shows the previous photo of that area faintly so the angle repeats.
+    area = models.ForeignKey(
+        "screening.Term",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "area"},
+    )
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
 
