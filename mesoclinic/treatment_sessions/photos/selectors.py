@@ -10,7 +10,7 @@ from PIL import Image
 from mesoclinic.core.selectors import current_clinic
 from mesoclinic.plans.models import Consent
 from mesoclinic.plans.selectors import current_consent
-from mesoclinic.treatment_sessions.models import PhotoKind, SessionPhoto, SessionStatus
+from mesoclinic.treatment_sessions.models import PhotoAlignment, PhotoKind, SessionPhoto, SessionStatus
 
 # Pillow format names we accept. HEIF (iPhone HEIC) only when a plugin such as
 # pillow-heif has registered it; otherwise Pillow cannot read it and it is refused.
@@ -130,3 +130,37 @@ def patient_photos(patient) -> PatientPhotos:
     for group in groups.values():
         group.photos.sort(key=lambda p: p.kind != PhotoKind.BEFORE)
     return PatientPhotos(groups=list(groups.values()), hidden=hidden, consent=bool(allowed), zone=current_clinic().zone)
+
+
+# --- Alignments --------------------------------------------------------------------------------
+
+ALIGNMENT_PHOTOS = ("baseline__session", "later__session", "baseline__area", "later__area")
+
+
+def latest_alignment(baseline, later):
+    """The alignment in use for this pair (the newest one), or None."""
+    return (
+        PhotoAlignment.objects.filter(baseline=baseline, later=later)
+        .select_related(*ALIGNMENT_PHOTOS)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def report_pair(plan):
+    """The before/after pair for `plan`'s progress report, or None.
+
+    The newest PhotoAlignment whose baseline and later photos both belong to this plan's
+    sessions, and only while the plan's current consent includes photos: None when photo
+    consent was never given or has been withdrawn (the photos stay in the record, unshown).
+    Two queries. Draw it with alignment.pair_jpegs(pair, max_width=800).
+    """
+    consent = current_consent(plan)
+    if consent is None or not consent.photo_consent:
+        return None
+    return (
+        PhotoAlignment.objects.filter(baseline__session__plan=plan, later__session__plan=plan)
+        .select_related(*ALIGNMENT_PHOTOS)
+        .order_by("-created_at", "-id")
+        .first()
+    )

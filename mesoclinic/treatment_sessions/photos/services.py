@@ -19,11 +19,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from mesoclinic.plans.selectors import current_consent
-from mesoclinic.treatment_sessions.models import PhotoKind, SessionPhoto
+from mesoclinic.treatment_sessions.models import PhotoAlignment, PhotoKind, SessionPhoto
 
+from . import alignment
 from .selectors import (
     CLOSED_SESSION,
     JPEG_QUALITY,
@@ -195,3 +197,47 @@ def thumbnail(photo) -> bytes:
         out = io.BytesIO()
         image.convert("RGB").save(out, format="JPEG", quality=80)
         return out.getvalue()
+
+
+# --- Alignment -------------------------------------------------------------------------------
+
+NOT_SAME_AREA = gettext_lazy("Compare photos of the same area: these two were taken of different areas.")
+
+
+@transaction.atomic
+def alignment_record(*, baseline, later, baseline_points, later_points, by) -> PhotoAlignment:
+    """Keep how `later` lines up with `baseline` (the newest alignment of a pair is the one used).
+
+    Both photos must be the same patient's, of the same area, different photos, and shown under
+    consent now; the landmarks are checked and fitted by alignment.fit (ValidationError).
+    """
+    if baseline.pk == later.pk:
+        raise ValidationError(_("Choose two different photos: a baseline and a later one."))
+    if baseline.patient_id != later.patient_id:
+        raise ValidationError(_("Both photos must be of the same patient."))
+    if baseline.area_id != later.area_id:
+        raise ValidationError(NOT_SAME_AREA)
+    # Lock both consents so a withdrawal cannot slip in between the check and the save.
+    for photo in (baseline, later):
+        consent = current_consent(photo.session.plan, for_update=True)
+        if consent is None or not consent.photo_consent:
+            raise ValidationError(NO_PHOTO_CONSENT)
+    result = alignment.fit(
+        baseline_points,
+        later_points,
+        baseline_size=(baseline.width, baseline.height),
+        later_size=(later.width, later.height),
+    )
+    return PhotoAlignment.objects.create(
+        baseline=baseline,
+        later=later,
+        patient_id=baseline.patient_id,
+        baseline_points=alignment.clean_points(baseline_points),
+        later_points=alignment.clean_points(later_points),
+        scale=result.scale,
+        rotation_degrees=result.rotation_degrees,
+        shift_x=result.shift_x,
+        shift_y=result.shift_y,
+        residual_px=result.residual_px,
+        created_by=by,
+    )

@@ -1,0 +1,265 @@
+"""One measure's progress as a chart: the patient's values by session, the documents' figure beside.
+
+Server-rendered SVG (pygal) so that the chart prints, goes into a PDF and needs no script: pygal's
+JavaScript is switched off and the SVG carries its own <style>. Pages show it as
+<img src="{{ chart.data_uri }}" alt="{{ chart.alt }}">: the Content Security Policy lets images be
+data: URIs, whereas a <style> inside an inline <svg> would be refused (style-src 'self').
+
+What is drawn, and what is not:
+- the patient's series: one dot per session measured, joined by a solid line;
+- each document's change figure, as a dashed band at the value this patient would reach from
+  their own baseline (`Reference.target`), at the study's session count; where the study gives
+  none, at the plan's planned count, and the label says "sessions not given";
+- a share (85% satisfied), an "improved" finding and a "no benefit" one have no value on this
+  patient's scale: they are words beside the chart (templates/outcomes/_measure.html), and a
+  "no benefit" one is also written under the chart so that a printed chart never shows the
+  figure without the caveat.
+It must read in black and white: the patient's line is solid with filled dots, a reference band
+dashed with a hollow marker, and the legend's boxes are filled and outlined to match.
+"""
+
+import base64
+from dataclasses import dataclass
+from decimal import Decimal
+from xml.sax.saxutils import escape
+
+import pygal
+from django.utils import formats, translation
+from django.utils.translation import gettext, ngettext
+from pygal.style import Style
+
+from mesoclinic.plans.models import Finding
+from mesoclinic.screening import bilingual
+
+WIDTH, HEIGHT = 640, 320
+CAVEAT_LINE = 18  # px per caveat line written under the legend
+FONT = "'Noto Sans', 'DejaVu Sans', Arial, sans-serif"
+INK = "#1d2939"
+# The patient's line, then one per reference: dark enough to print grey, told apart by dashes.
+COLOURS = ("#0e5a60", "#7a2e0e", "#475467", "#6941c6")
+DASHES = ("8, 5", "3, 4", "12, 4, 3, 4")
+
+CHART_STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground=INK,
+    foreground_strong=INK,
+    foreground_subtle="#98a2b3",
+    font_family=FONT,
+    label_font_size=13,
+    major_label_font_size=13,
+    value_font_size=12,
+    legend_font_size=13,
+    title_font_size=14,
+    colors=COLOURS,
+    guide_stroke_color="#d0d5dd",
+    major_guide_stroke_color="#d0d5dd",
+)
+
+
+@dataclass(frozen=True)
+class RenderedChart:
+    svg: str  # the SVG document, self-contained (its own <style>, no script)
+    data_uri: str  # data:image/svg+xml;base64,... for <img src>
+    alt: str  # one plain sentence: the series and the reference, in the reader's language
+
+
+def render(row, *, language=None, sessions_planned=None) -> RenderedChart:
+    """The chart of one MeasureProgress (outcomes.progress) in `language` (the active one by default).
+
+    `sessions_planned` is the plan's course length: the x axis reaches it, and a document figure
+    without a session count is drawn there. Without it the axis ends at the last session drawn.
+    """
+    with translation.override(language or translation.get_language()):
+        return _render(row, sessions_planned)
+
+
+def number(value, decimals):
+    """`value` with the measure's decimals, in the reader's notation (0,40 in Turkish)."""
+    return formats.number_format(Decimal(value), decimal_pos=decimals, use_l10n=True)
+
+
+def signed_percent(change):
+    """+25% / −18% (Turkish: +%25 / −%18), with a true minus sign."""
+    change = Decimal(change)
+    sign = "+" if change > 0 else ("\u2212" if change < 0 else "")
+    amount = formats.number_format(abs(change).normalize(), use_l10n=True)
+    return gettext("%(sign)s%(number)s%%") % {"sign": sign, "number": amount}
+
+
+def with_unit(value, measure):
+    return f"{number(value, measure.decimals)} {bilingual.text(measure, 'unit')}".strip()
+
+
+def reference_label(reference):
+    """"basaksehir-2025: −18% after 6 sessions", or "..., sessions not given"."""
+    source = ", ".join(reference.documents)
+    change = signed_percent(reference.value)
+    if reference.sessions:
+        return ngettext(
+            "%(source)s: %(change)s after %(count)s session",
+            "%(source)s: %(change)s after %(count)s sessions",
+            reference.sessions,
+        ) % {"source": source, "change": change, "count": reference.sessions}
+    return gettext("%(source)s: %(change)s, sessions not given") % {"source": source, "change": change}
+
+
+def caveat_label(reference):
+    """"guide-2024: no benefit found": what is written under the chart."""
+    return gettext("%(source)s: no benefit found") % {"source": ", ".join(reference.documents)}
+
+
+def drawn_references(row, sessions_planned):
+    """[(reference, session it is drawn at)]: the change figures with a target on this scale."""
+    drawn = []
+    for reference in row.references:
+        if reference.finding != Finding.CHANGE or reference.target is None:
+            continue
+        at = reference.sessions or sessions_planned or (row.latest.number if row.latest else 1)
+        drawn.append((reference, at))
+    return drawn
+
+
+def _render(row, sessions_planned):
+    measure = row.measure
+    drawn = drawn_references(row, sessions_planned)
+    caveats = row.caveats
+    last = max([p.number for p in row.points] + [at for _ref, at in drawn] + [sessions_planned or 1, 1])
+    values = [p.value for p in row.points] + [ref.target for ref, _at in drawn]
+    low, high = _value_range(measure, values)
+
+    chart = pygal.XY(
+        style=CHART_STYLE,
+        width=WIDTH,
+        height=HEIGHT + CAVEAT_LINE * len(caveats),
+        margin_bottom=10 + CAVEAT_LINE * len(caveats),
+        js=[],  # no script: nothing to load, nothing the CSP would refuse
+        disable_xml_declaration=True,
+        explicit_size=True,
+        show_legend=True,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=1,
+        legend_box_size=14,
+        truncate_legend=-1,
+        truncate_label=-1,
+        x_title=gettext("Session"),
+        y_title=bilingual.text(measure, "unit") or None,
+        xrange=(0.6, last + 0.4),
+        range=(low, high),
+        x_labels=list(range(1, last + 1)),
+        x_value_formatter=lambda x: str(int(round(x))),
+        value_formatter=lambda y: number(y, measure.decimals),
+        include_x_axis=False,
+        show_x_guides=False,
+        dots_size=5,
+        print_labels=True,
+        css=[*pygal.Config().css, f"inline:{_extra_css(len(drawn))}"],
+    )
+    chart.add(
+        gettext("This patient"),
+        [
+            {
+                "value": (p.number, float(p.value)),
+                "label": _point_label(p, measure),
+            }
+            for p in row.points
+        ],
+        stroke_style={"width": 3, "linecap": "round"},
+    )
+    for index, (reference, at) in enumerate(drawn):
+        target = float(reference.target)
+        edge = {"r": 0}
+        chart.add(
+            reference_label(reference),
+            [
+                {"value": (at - 0.35, target), "node": edge},
+                {
+                    "value": (at, target),
+                    "node": {"r": 6},
+                    "style": "fill: #ffffff; stroke-width: 2.5",
+                    "label": with_unit(reference.target, measure),
+                },
+                {"value": (at + 0.35, target), "node": edge},
+            ],
+            stroke_style={"width": 3, "dasharray": DASHES[index % len(DASHES)]},
+        )
+    svg = chart.render(is_unicode=True)
+    if caveats:
+        svg = _write_caveats(svg, [caveat_label(ref) for ref in caveats])
+    return RenderedChart(
+        svg=svg,
+        data_uri="data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
+        alt=alt_text(row, drawn, caveats),
+    )
+
+
+def _point_label(point, measure):
+    """Printed beside each dot: the change from the baseline where there is one."""
+    if point.change is None:
+        return gettext("baseline") if point.number == 1 and measure.from_baseline else ""
+    return signed_percent(point.change)
+
+
+def _value_range(measure, values):
+    """The y axis: the values drawn with some air, never past the measure's sensible range."""
+    if not values:
+        return float(measure.minimum), float(measure.maximum)
+    low, high = float(min(values)), float(max(values))
+    air = (high - low) * 0.2 or max(abs(high) * 0.1, 10 ** -measure.decimals)
+    low, high = low - air, high + air
+    return max(low, float(measure.minimum)), min(high, float(measure.maximum))
+
+
+def _extra_css(references):
+    """Legend boxes that say the same in grey as in colour: the patient's filled, each
+    reference's outlined with its line's dashes; a hollow dot for the reference marker."""
+    rules = [
+        ".legends .legend:nth-of-type(1) rect { stroke-width: 0; }",
+        "text.value, .text-overlay text { fill: #1d2939 !important; font-size: 12px !important; }",
+    ]
+    for index in range(references):
+        rules.append(
+            f".legends .legend:nth-of-type({index + 2}) rect {{ fill: #ffffff !important; stroke-width: 2.5;"
+            f" stroke-dasharray: {DASHES[index % len(DASHES)].replace(',', '')}; }}"
+        )
+    return "\n".join(rules)
+
+
+def _write_caveats(svg, lines):
+    """The "no benefit" findings written under the legend, inside the image."""
+    height = HEIGHT + CAVEAT_LINE * len(lines)
+    texts = []
+    for index, line in enumerate(lines):
+        y = height - 8 - CAVEAT_LINE * (len(lines) - 1 - index)
+        texts.append(
+            f'<text class="caveat" x="20" y="{y}" font-family="{escape(FONT, {chr(34): "&quot;"})}" '
+            f'font-size="13" font-style="italic" fill="{INK}">\u26a0 {escape(line)}</text>'
+        )
+    return svg.replace("</svg>", "".join(texts) + "</svg>", 1)
+
+
+def alt_text(row, drawn, caveats):
+    """One sentence: the measure, each value with its change, then what the documents report."""
+    measure = row.measure
+    label = bilingual.text(measure, "label")
+    if not row.points:
+        return gettext("%(measure)s: not measured yet.") % {"measure": label}
+    parts = []
+    for point in row.points:
+        value = with_unit(point.value, measure)
+        if point.change is None:
+            parts.append(gettext("%(value)s at session %(number)s") % {"value": value, "number": point.number})
+        else:
+            parts.append(
+                gettext("%(value)s at session %(number)s (%(change)s)")
+                % {"value": value, "number": point.number, "change": signed_percent(point.change)}
+            )
+    sentence = gettext("%(measure)s: %(values)s") % {"measure": label, "values": ", ".join(parts)}
+    for reference, _at in drawn:
+        sentence += "; " + (
+            gettext("%(reference)s, which from this baseline would be %(target)s")
+            % {"reference": reference_label(reference), "target": with_unit(reference.target, measure)}
+        )
+    for reference in caveats:
+        sentence += "; " + caveat_label(reference)
+    return sentence + "."
