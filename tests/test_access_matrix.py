@@ -17,7 +17,7 @@ from mesoclinic.plans.models import Consent
 from mesoclinic.questionnaires.models import QuestionnaireResponse
 from mesoclinic.questionnaires.services import link_create as questionnaire_link_create
 from mesoclinic.questionnaires.services import questionnaire_send, questionnaire_submit
-from mesoclinic.treatment_sessions.models import Lot, SessionPhoto
+from mesoclinic.treatment_sessions.models import Lot, PhotoAlignment, SessionPhoto
 from mesoclinic.treatment_sessions.scheduling.feeds import feed_create
 from tests.builders import PatientFactory, screened, signed_session
 
@@ -54,6 +54,8 @@ POST_ONLY = {
     "questionnaires:send",
     "questionnaires:revoke",
     "stock:scan",
+    "outcomes:report_send",
+    "photos:align",
 }
 
 
@@ -100,6 +102,12 @@ def world(clinic, alice, sam, pat, room):
     photo.image.save("x.jpg", ContentFile(photo_buffer.getvalue()), save=False)
     photo.width, photo.height = 64, 48
     photo.save()
+    # The same photo as both ends: the service refuses that pair, the views need only a record.
+    alignment = PhotoAlignment.objects.create(
+        baseline=photo, later=photo, patient=other, baseline_points=[[1, 1], [50, 40]],
+        later_points=[[1, 1], [50, 40]], scale=1, rotation_degrees=0, shift_x=0, shift_y=0,
+        residual_px=0, created_by=alice,
+    )  # fmt: skip
     own = signed_session(alice, room, pat, start=done.starts_at + datetime.timedelta(hours=2), next_in_days=0)
     sheet, own_sheet = sheet_for(done), sheet_for(own)
     return {
@@ -111,6 +119,7 @@ def world(clinic, alice, sam, pat, room):
         "consent": consent,
         "screening": done.recheck,
         "photo": photo,
+        "alignment": alignment,
         "sheet": sheet,
         "own_sheet": own_sheet,
         "link": link_create(sheet),
@@ -196,12 +205,23 @@ def args_for(name, world, alice):
         "photos:file": [world["photo"].pk],
         "photos:thumbnail": [world["photo"].pk],
         "photos:compare": [world["patient"].pk],
+        "photos:align": [world["patient"].pk],
+        "photos:aligned": [world["alignment"].pk],
         "aftercare:sheet": [world["sheet"].pk],
         "aftercare:sheet_pdf": [world["sheet"].pk],
         "aftercare:revoke": [world["sheet"].pk],
         "aftercare:resend": [world["sheet"].pk],
         "aftercare:link": [world["link"]],
         "aftercare:link_pdf": [world["link"]],
+        "outcomes:link_scores": [world["link"]],
+        "outcomes:link_report": [world["link"]],
+        "outcomes:link_report_pdf": [world["link"]],
+        "outcomes:my_scores": [world["sheet"].pk],
+        "outcomes:my_report": [world["plan"].pk],
+        "outcomes:my_report_pdf": [world["plan"].pk],
+        "outcomes:report": [world["plan"].pk],
+        "outcomes:report_pdf": [world["plan"].pk],
+        "outcomes:report_send": [world["plan"].pk],
         "reminders:message": [world["patient"].reminders.order_by("pk").first().pk],
         "questionnaires:link": [world["questionnaire_link"]],
         "questionnaires:link_screen": [world["questionnaire_link"], 1],

@@ -117,6 +117,8 @@ WRITES_AN_ENTRY = {
     "photos:file": True,
     "photos:thumbnail": True,
     "photos:compare": True,
+    "photos:align": CHANGE,
+    "photos:aligned": True,
     "reminders:outbox": True,
     "reminders:message": True,
     "aftercare:mine": False,
@@ -126,6 +128,19 @@ WRITES_AN_ENTRY = {
     "aftercare:resend": CHANGE,
     "aftercare:link": True,
     "aftercare:link_pdf": True,
+    # The patient's scores and progress report (outcomes): their own data, by link or login.
+    "outcomes:link_scores": True,
+    "outcomes:link_report": True,
+    "outcomes:link_report_pdf": True,
+    "outcomes:mine": False,  # the names of the patient's own treatments only
+    "outcomes:my_scores": True,
+    "outcomes:my_report": True,
+    "outcomes:my_report_pdf": True,
+    "outcomes:report": True,
+    "outcomes:report_pdf": True,
+    "outcomes:report_send": CHANGE,
+    # The clinic's outcomes: aggregates only, no patient named and small counts hidden.
+    "outcomes:clinic": False,
     # The date-of-birth form shows nothing of the patient; the pages after it show their answers.
     "questionnaires:link": False,
     "questionnaires:link_screen": True,
@@ -183,6 +198,10 @@ def _pages_that_need_a_draft(world, alice, room):
         "plans:consent_sign": [draft.pk],
         "session_day:chart": [session.pk],
         "session_day:recheck": [session.pk],
+        # Pat's own sheet and plan: the patient's score and report pages show only hers.
+        "outcomes:my_scores": [world["own_sheet"].pk],
+        "outcomes:my_report": [world["own_sheet"].session.plan_id],
+        "outcomes:my_report_pdf": [world["own_sheet"].session.plan_id],
     }
 
 

@@ -60,12 +60,24 @@ QUERY_PARAMS = {
     "screening:terms": ["q"],
     "screening:new": ["areas", "ingredients", "indication"],
     "plans:new": ["indication"],
-    "photos:compare": ["left", "right"],
+    "photos:compare": ["left", "right", "baseline", "later", "area", "mode"],
     "aftercare:sheet": ["lang"],
     "aftercare:sheet_pdf": ["lang"],
+    "outcomes:link_scores": ["done"],
+    "outcomes:my_scores": ["done"],
+    "outcomes:report": ["lang"],
+    "outcomes:report_pdf": ["lang"],
+    "outcomes:clinic": ["period"],
 }
 ALL_PARAMS = sorted({name for names in QUERY_PARAMS.values() for name in names} | {"plan", "session_" + HUGE})
-SLOW = {"aftercare:sheet_pdf", "aftercare:link_pdf", "plans:consent_pdf"}  # a PDF per request
+SLOW = {
+    "aftercare:sheet_pdf",
+    "aftercare:link_pdf",
+    "plans:consent_pdf",
+    "outcomes:report_pdf",
+    "outcomes:link_report_pdf",
+    "outcomes:my_report_pdf",
+}  # a PDF per request
 
 
 class Probe:

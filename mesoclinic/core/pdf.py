@@ -1,8 +1,12 @@
 """PDF rendering with WeasyPrint, with the app's own fonts embedded (no network)."""
 
 import contextlib
+import hashlib
+import io
+import os
 import posixpath
 import re
+import tempfile
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -58,9 +62,33 @@ def pdf_stylesheet():
         if target.startswith(("data:", "#", "/")) or "://" in target:
             return match.group(0)
         name = posixpath.normpath(posixpath.join(folder, target.split("#")[0].split("?")[0]))
-        return f'url("{static_path(name).as_uri()}")'
+        path = static_path(name)
+        if path.suffix == ".woff2":
+            return f'url("{_truetype(path).as_uri()}")'
+        return f'url("{path.as_uri()}")'
 
-    return CSS_URL.sub(absolute, static_path(STYLESHEET).read_text())
+    # The fonts are WOFF2 (what the browser gets); WeasyPrint would decompress all sixteen on every
+    # PDF (seconds of a report's time), so each PDF reads the TrueType made once from it instead.
+    return CSS_URL.sub(absolute, static_path(STYLESHEET).read_text()).replace('format("woff2")', 'format("truetype")')
+
+
+@lru_cache(maxsize=64)
+def _truetype(woff2: Path) -> Path:
+    """The TrueType of a WOFF2 font, decompressed once into a cache folder shared by the app's
+    processes (named by the WOFF2's contents, written atomically: a worker never reads half a file)."""
+    from fontTools.ttLib import TTFont
+
+    data = woff2.read_bytes()
+    folder = Path(tempfile.gettempdir()) / "mesoclinic-pdf-fonts"
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{woff2.stem}-{hashlib.sha256(data).hexdigest()[:16]}.ttf"
+    if not target.is_file():
+        font = TTFont(io.BytesIO(data))
+        font.flavor = None
+        partial = folder / f".{target.name}.{os.getpid()}"
+        font.save(partial)
+        os.replace(partial, target)
+    return target
 
 
 def page_footer_css(html):

@@ -1,9 +1,12 @@
 """The patient's record: each app's summary of one patient, gathered for the patient page."""
 
+import datetime
+
 from django.utils import timezone
 
 from mesoclinic.aftercare.selectors import patient_sheets
 from mesoclinic.core.selectors import current_clinic
+from mesoclinic.outcomes.sections import patient_progress
 from mesoclinic.plans.selectors import plans_of
 from mesoclinic.questionnaires import selectors as questionnaires
 from mesoclinic.screening.selectors import screenings_of
@@ -44,6 +47,18 @@ def _questionnaires(patient, next_session):
     }
 
 
+# A plan that ended within this long still shows its progress on the patient page.
+RECENT_PLAN = datetime.timedelta(days=365)
+
+
+def _progress(plans):
+    """The "Progress" section: each active plan, and each that ended within RECENT_PLAN, with a
+    chart per measure measured so far. One progress_for_plans call for all of them."""
+    since = timezone.now() - RECENT_PLAN
+    shown = [plan for plan in plans if plan.is_active or (plan.ended_at and plan.ended_at >= since)]
+    return patient_progress(shown)
+
+
 def practitioner_record(patient):
     """Everything the practitioner's patient page shows besides identity."""
     status = clinical_status(patient)
@@ -59,6 +74,8 @@ def practitioner_record(patient):
         # The open one, the answers to review (with the engine's verdict) and those adopted.
         **questionnaire,
         "photos": patient_photos(patient),
+        # [(plan, [(measure progress, chart)])]: outcomes.sections.patient_progress.
+        "progress": _progress(plans),
         # Each with how its email and link stand, for Resend and Revoke: one query for all.
         "sheets": patient_sheets(patient),
         # The last signed chart with an injection map, with its map: a list of one, or none.

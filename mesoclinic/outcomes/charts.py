@@ -12,15 +12,16 @@ What is drawn, and what is not:
   none, at the plan's planned count, and the label says "sessions not given";
 - a share (85% satisfied), an "improved" finding and a "no benefit" one have no value on this
   patient's scale: they are words beside the chart (templates/outcomes/_measure.html), and a
-  "no benefit" one is also written under the chart so that a printed chart never shows the
+  "no benefit" one is also written above the plot so that a printed chart never shows the
   figure without the caveat.
 It must read in black and white: the patient's line is solid with filled dots, a reference band
 dashed with a hollow marker, and the legend's boxes are filled and outlined to match.
 """
 
 import base64
+import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from xml.sax.saxutils import escape
 
 import pygal
@@ -31,7 +32,9 @@ from pygal.style import Style
 from mesoclinic.plans.models import Finding
 from mesoclinic.screening import bilingual
 
-WIDTH, HEIGHT = 640, 320
+WIDTH, HEIGHT = 520, 300
+SCALE_RANGE = re.compile(r"^\d+\s*-\s*\d+$")  # GAIS's "1-5"
+PYGAL_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>|<script\b[^>]*/>", re.DOTALL)
 CAVEAT_LINE = 18  # px per caveat line written under the legend
 FONT = "'Noto Sans', 'DejaVu Sans', Arial, sans-serif"
 INK = "#1d2939"
@@ -46,15 +49,33 @@ CHART_STYLE = Style(
     foreground_strong=INK,
     foreground_subtle="#98a2b3",
     font_family=FONT,
-    label_font_size=13,
-    major_label_font_size=13,
-    value_font_size=12,
-    legend_font_size=13,
+    label_font_size=15,
+    major_label_font_size=15,
+    value_font_size=14,
+    legend_font_size=15,
     title_font_size=14,
     colors=COLOURS,
     guide_stroke_color="#d0d5dd",
     major_guide_stroke_color="#d0d5dd",
+    # Lines drawn full strength: pygal's default (thin, 80% opacity) greys out on paper.
+    stroke_width=3,
+    stroke_width_hover=3,
+    stroke_opacity=1,
+    stroke_opacity_hover=1,
+    opacity=1,
+    opacity_hover=1,
 )
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One line of the chart's table alternative, its numbers worded as the chart words them."""
+
+    number: int
+    day: object  # a date
+    value: str  # "0.44 R2"
+    change: str  # "+10%", or "" for the baseline and for a measure that is not a change
+    by_patient: bool
 
 
 @dataclass(frozen=True)
@@ -62,6 +83,10 @@ class RenderedChart:
     svg: str  # the SVG document, self-contained (its own <style>, no script)
     data_uri: str  # data:image/svg+xml;base64,... for <img src>
     alt: str  # one plain sentence: the series and the reference, in the reader's language
+    # The same numbers for the table alternative and the caption, so chart, table and PDF agree.
+    table: tuple = ()  # (TableRow, ...)
+    change: str = ""  # the latest change from the baseline, "−15%", or ""
+    labels: tuple = ()  # the reference labels drawn, "basaksehir-2025: −18% after 6 sessions"
 
 
 def render(row, *, language=None, sessions_planned=None) -> RenderedChart:
@@ -75,8 +100,10 @@ def render(row, *, language=None, sessions_planned=None) -> RenderedChart:
 
 
 def number(value, decimals):
-    """`value` with the measure's decimals, in the reader's notation (0,40 in Turkish)."""
-    return formats.number_format(Decimal(value), decimal_pos=decimals, use_l10n=True)
+    """`value` with the measure's decimals, in the reader's notation (0,40 in Turkish). A float
+    from pygal's axis goes through its shortest repr (0.35, not 0.34999...) and is rounded, not cut."""
+    exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    return formats.number_format(exact, decimal_pos=decimals, use_l10n=True)
 
 
 def signed_percent(change):
@@ -88,11 +115,16 @@ def signed_percent(change):
 
 
 def with_unit(value, measure):
-    return f"{number(value, measure.decimals)} {bilingual.text(measure, 'unit')}".strip()
+    """ "0.44 R2", "7/10"; a scale's range ("1-5") is no unit to write after each value."""
+    unit = bilingual.text(measure, "unit")
+    amount = number(value, measure.decimals)
+    if not unit or SCALE_RANGE.match(unit):
+        return amount
+    return f"{amount}{unit}" if unit.startswith("/") else f"{amount} {unit}"
 
 
 def reference_label(reference):
-    """"basaksehir-2025: −18% after 6 sessions", or "..., sessions not given"."""
+    """ "basaksehir-2025: −18% after 6 sessions", or "..., sessions not given"."""
     source = ", ".join(reference.documents)
     change = signed_percent(reference.value)
     if reference.sessions:
@@ -105,8 +137,9 @@ def reference_label(reference):
 
 
 def caveat_label(reference):
-    """"guide-2024: no benefit found": what is written under the chart."""
-    return gettext("%(source)s: no benefit found") % {"source": ", ".join(reference.documents)}
+    """ "guide-2024: some studies found no benefit": what is written on the chart. The documents
+    word it as a small study, or smaller studies, that showed no (significant) benefit."""
+    return gettext("%(source)s: some studies found no benefit") % {"source": ", ".join(reference.documents)}
 
 
 def drawn_references(row, sessions_planned):
@@ -126,13 +159,13 @@ def _render(row, sessions_planned):
     caveats = row.caveats
     last = max([p.number for p in row.points] + [at for _ref, at in drawn] + [sessions_planned or 1, 1])
     values = [p.value for p in row.points] + [ref.target for ref, _at in drawn]
-    low, high = _value_range(measure, values)
+    ticks = _ticks(measure, values)
 
     chart = pygal.XY(
         style=CHART_STYLE,
         width=WIDTH,
         height=HEIGHT + CAVEAT_LINE * len(caveats),
-        margin_bottom=10 + CAVEAT_LINE * len(caveats),
+        margin_top=20 + CAVEAT_LINE * len(caveats),
         js=[],  # no script: nothing to load, nothing the CSP would refuse
         disable_xml_declaration=True,
         explicit_size=True,
@@ -144,10 +177,12 @@ def _render(row, sessions_planned):
         truncate_label=-1,
         x_title=gettext("Session"),
         y_title=bilingual.text(measure, "unit") or None,
-        xrange=(0.6, last + 0.4),
-        range=(low, high),
+        # Room on the right for the label of a reference drawn at the last session.
+        xrange=(0.6, last + (1.0 if any(at == last for _ref, at in drawn) else 0.4)),
+        range=(ticks[0], ticks[-1]),
+        y_labels=ticks,
         x_labels=list(range(1, last + 1)),
-        x_value_formatter=lambda x: str(int(round(x))),
+        x_value_formatter=lambda x: str(round(x)),
         value_formatter=lambda y: number(y, measure.decimals),
         include_x_axis=False,
         show_x_guides=False,
@@ -183,13 +218,27 @@ def _render(row, sessions_planned):
             ],
             stroke_style={"width": 3, "dasharray": DASHES[index % len(DASHES)]},
         )
-    svg = chart.render(is_unicode=True)
+    # pygal writes its configuration as an inline <script> even with js=[]: nothing would run it
+    # in an <img>, but the chart is meant to be script-free wherever it is copied.
+    svg = PYGAL_SCRIPT.sub("", chart.render(is_unicode=True))
     if caveats:
         svg = _write_caveats(svg, [caveat_label(ref) for ref in caveats])
     return RenderedChart(
         svg=svg,
         data_uri="data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
         alt=alt_text(row, drawn, caveats),
+        table=tuple(
+            TableRow(
+                p.number,
+                p.day,
+                with_unit(p.value, measure),
+                signed_percent(p.change) if p.change is not None else "",
+                p.by_patient,
+            )
+            for p in row.points
+        ),
+        change=signed_percent(row.change) if row.change is not None else "",
+        labels=tuple(reference_label(ref) for ref, _at in drawn),
     )
 
 
@@ -200,40 +249,59 @@ def _point_label(point, measure):
     return signed_percent(point.change)
 
 
-def _value_range(measure, values):
-    """The y axis: the values drawn with some air, never past the measure's sensible range."""
+NICE_STEPS = (1, 2, 2.5, 5)
+
+
+def _ticks(measure, values, most=6):
+    """The y axis's labels: round steps (1, 2, 2.5 or 5 times a power of ten, never finer than the
+    measure's decimals) around the values drawn, with some air, inside the measure's sensible range."""
+    finest = Decimal(1).scaleb(-measure.decimals)
     if not values:
-        return float(measure.minimum), float(measure.maximum)
-    low, high = float(min(values)), float(max(values))
-    air = (high - low) * 0.2 or max(abs(high) * 0.1, 10 ** -measure.decimals)
-    low, high = low - air, high + air
-    return max(low, float(measure.minimum)), min(high, float(measure.maximum))
+        values = [measure.minimum, measure.maximum]
+    low, high = Decimal(min(values)), Decimal(max(values))
+    air = (high - low) * Decimal("0.15") or max(abs(high) * Decimal("0.1"), finest)
+    low, high = max(low - air, measure.minimum), min(high + air, measure.maximum)
+    span = high - low
+    power = Decimal(1).scaleb(span.adjusted() - 1)
+    step = next(
+        (
+            candidate
+            for scale in (power, power * 10, power * 100)
+            for candidate in (Decimal(str(n)) * scale for n in NICE_STEPS)
+            if candidate >= finest and candidate % finest == 0 and span / candidate <= most
+        ),
+        span,
+    )
+    first = (low / step).to_integral_value(rounding="ROUND_FLOOR") * step
+    last = (high / step).to_integral_value(rounding="ROUND_CEILING") * step
+    count = int((last - first) / step)
+    return [float(first + step * index) for index in range(count + 1)]
 
 
 def _extra_css(references):
     """Legend boxes that say the same in grey as in colour: the patient's filled, each
     reference's outlined with its line's dashes; a hollow dot for the reference marker."""
     rules = [
-        ".legends .legend:nth-of-type(1) rect { stroke-width: 0; }",
-        "text.value, .text-overlay text { fill: #1d2939 !important; font-size: 12px !important; }",
+        ".legends .legend rect { stroke-width: 0 !important; }",
+        "text.value, .text-overlay text { fill: #1d2939 !important; font-size: 14px !important; }",
     ]
     for index in range(references):
         rules.append(
-            f".legends .legend:nth-of-type({index + 2}) rect {{ fill: #ffffff !important; stroke-width: 2.5;"
+            f".legends .legend:nth-of-type({index + 2}) rect {{ fill: #ffffff !important; stroke-width: 2.5 !important;"
             f" stroke-dasharray: {DASHES[index % len(DASHES)].replace(',', '')}; }}"
         )
     return "\n".join(rules)
 
 
 def _write_caveats(svg, lines):
-    """The "no benefit" findings written under the legend, inside the image."""
-    height = HEIGHT + CAVEAT_LINE * len(lines)
+    """The "no benefit" findings written above the plot, inside the image: a printed or copied
+    chart never shows a figure without its caveat."""
     texts = []
     for index, line in enumerate(lines):
-        y = height - 8 - CAVEAT_LINE * (len(lines) - 1 - index)
+        y = 18 + CAVEAT_LINE * index
         texts.append(
             f'<text class="caveat" x="20" y="{y}" font-family="{escape(FONT, {chr(34): "&quot;"})}" '
-            f'font-size="13" font-style="italic" fill="{INK}">\u26a0 {escape(line)}</text>'
+            f'font-size="15" font-style="italic" fill="{INK}">\u26a0 {escape(line)}</text>'
         )
     return svg.replace("</svg>", "".join(texts) + "</svg>", 1)
 

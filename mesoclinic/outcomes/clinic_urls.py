@@ -1,3 +1,7 @@
-"""clinic_urls: filled in by its owner."""
+"""The clinic's own outcomes (what works, what harms), for practitioners and the clinic admin."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import clinic_views
+
+urlpatterns = [path("outcomes/", clinic_views.clinic_page, name="clinic")]

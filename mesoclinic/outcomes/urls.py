@@ -1,7 +1,8 @@
-from . import clinic_urls, patient_urls, progress_urls
+from . import clinic_urls, patient_urls
 
 app_name = "outcomes"
 
-# One namespace, three parts: the progress the staff read (plan and patient pages, charts), what
-# the patient does (scores, the progress report), and the clinic's own outcomes.
-urlpatterns = [*progress_urls.urlpatterns, *patient_urls.urlpatterns, *clinic_urls.urlpatterns]
+# One namespace, two parts: the patient's (scores, the progress report, and the staff's view and
+# sending of it) and the clinic's own outcomes. The progress charts need no URL of their own:
+# the plan page and the patient page draw them server-side.
+urlpatterns = [*patient_urls.urlpatterns, *clinic_urls.urlpatterns]

@@ -16,7 +16,7 @@ class TreatmentSessionsConfig(AppConfig):
         from . import tasks  # noqa: F401  (registers the reminder tasks in every process, so
 
         # a task queued by name runs eagerly when CELERY_TASK_ALWAYS_EAGER says so)
-        from .models import Addendum, Chart, Lot, SessionPhoto, SessionSeries, TreatmentSession
+        from .models import Addendum, Chart, Lot, PhotoAlignment, SessionPhoto, SessionSeries, TreatmentSession
         from .scheduling.closures import closing_guard
         from .scheduling.services import cancel_remaining_for_plan
 
@@ -28,6 +28,7 @@ class TreatmentSessionsConfig(AppConfig):
         # services, with what moved it (a delivery, a count, a signed chart).
         track(Lot, exclude_fields=["on_hand_ml"])
         track(SessionPhoto, exclude_fields=["image"])
+        track(PhotoAlignment)  # who lined up which pair, and how
         # Closing days that have sessions booked (clinic setup, in core) asks what to do with them.
         register_closing_guard(closing_guard)
         # A plan that ends takes its sessions still to come off the calendar, in its transaction.

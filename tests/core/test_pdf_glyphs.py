@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from mesoclinic.aftercare.services import sheet_for
+from mesoclinic.core import pdf
 from mesoclinic.core.pdf import html_to_pdf, pdf_stylesheet
 from mesoclinic.core.selectors import clinic_today
 from mesoclinic.patients.models import Language
@@ -253,14 +254,24 @@ def test_collected_static_files_alone_give_the_pdf_its_fonts(settings, tmp_path,
     call_command("collectstatic", interactive=False, verbosity=0)
     monkeypatch.setattr(finders, "find", lambda *args, **kwargs: None)
     source = (Path(settings.BASE_DIR) / "static" / "css" / "pdf.css").read_text()
+    truetype = pdf._truetype
 
     for only_hashed in (False, True):
         if only_hashed:
             for original in [root / "css" / "pdf.css", *(root / "vendor" / "noto-sans").glob("*-normal.woff2")]:
                 original.unlink()
+        read = []
+
+        def truetype_of(woff2, read=read):
+            read.append(woff2)
+            return truetype(woff2)
+
+        monkeypatch.setattr(pdf, "_truetype", truetype_of)
         fonts = re.findall(r'url\("file://([^"]+)"\)', pdf_stylesheet())
-        assert len(fonts) == source.count("url(") and all(font.startswith(str(root)) for font in fonts), fonts
-        assert all(Path(font).is_file() for font in fonts)
+        # Each font is the TrueType made from the collected WOFF2 (pdf._truetype).
+        assert len(fonts) == source.count("url(") == len(read), fonts
+        assert all(str(woff2).startswith(str(root)) for woff2 in read), read
+        assert all(Path(font).is_file() and font.endswith(".ttf") for font in fonts)
         drawn = _base_fonts(html_to_pdf("<p>Ayşe Gülşen Öztürk, <b>Şişli, İstanbul</b></p>"))
         assert all("Noto-Sans" in font for font in drawn) and any("Noto-Sans-Ext" in font for font in drawn), drawn
 

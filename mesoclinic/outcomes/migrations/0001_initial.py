@@ -7,30 +7,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('patients', '0005_patient_contact_by_email_sms'),
-        ('plans', '0005_outcome_measures'),
-        ('treatment_sessions', '0014_recall_notice'),
+        ("patients", "0005_patient_contact_by_email_sms"),
+        ("plans", "0005_outcome_measures"),
+        ("treatment_sessions", "0014_recall_notice"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PatientScore',
+            name="PatientScore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.DecimalField(decimal_places=2, max_digits=7)),
-                ('channel', models.CharField(choices=[('link', 'Aftercare link'), ('login', 'Patient login')], max_length=5)),
-                ('reported_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('measure', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='scores', to='plans.outcomemeasure')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='scores', to='patients.patient')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='scores', to='treatment_sessions.treatmentsession')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("value", models.DecimalField(decimal_places=2, max_digits=7)),
+                (
+                    "channel",
+                    models.CharField(choices=[("link", "Aftercare link"), ("login", "Patient login")], max_length=5),
+                ),
+                ("reported_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "measure",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="scores", to="plans.outcomemeasure"
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="scores", to="patients.patient"
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="scores",
+                        to="treatment_sessions.treatmentsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['reported_at', 'id'],
-                'indexes': [models.Index(fields=['session', 'measure', '-reported_at'], name='score_newest')],
+                "ordering": ["reported_at", "id"],
+                "indexes": [models.Index(fields=["session", "measure", "-reported_at"], name="score_newest")],
             },
             bases=(mesoclinic.core.audit.PatientDataMixin, models.Model),
         ),

@@ -8,51 +8,106 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0005_patient_contact_by_email_sms'),
-        ('plans', '0005_outcome_measures'),
-        ('screening', '0005_patient_wording'),
-        ('treatment_sessions', '0014_recall_notice'),
+        ("patients", "0005_patient_contact_by_email_sms"),
+        ("plans", "0005_outcome_measures"),
+        ("screening", "0005_patient_wording"),
+        ("treatment_sessions", "0014_recall_notice"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='measurement',
-            name='measure',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='measurements', to='plans.outcomemeasure'),
+            model_name="measurement",
+            name="measure",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="measurements",
+                to="plans.outcomemeasure",
+            ),
         ),
         migrations.AddField(
-            model_name='sessionphoto',
-            name='area',
-            field=models.ForeignKey(blank=True, limit_choices_to={'kind': 'area'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='screening.term'),
+            model_name="sessionphoto",
+            name="area",
+            field=models.ForeignKey(
+                blank=True,
+                limit_choices_to={"kind": "area"},
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="screening.term",
+            ),
         ),
         migrations.AlterField(
-            model_name='reminder',
-            name='kind',
-            field=models.CharField(choices=[('hold', 'Preparation reminder'), ('appointment', 'Appointment reminder'), ('follow_up', 'Follow-up after the session'), ('aftercare', 'Aftercare sheet'), ('change', 'Appointment moved or cancelled'), ('questionnaire', 'Pre-visit questionnaire'), ('questionnaire_chase', 'Questionnaire not yet returned'), ('recall', 'Product recall notice'), ('progress_report', 'Progress report')], max_length=20),
+            model_name="reminder",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("hold", "Preparation reminder"),
+                    ("appointment", "Appointment reminder"),
+                    ("follow_up", "Follow-up after the session"),
+                    ("aftercare", "Aftercare sheet"),
+                    ("change", "Appointment moved or cancelled"),
+                    ("questionnaire", "Pre-visit questionnaire"),
+                    ("questionnaire_chase", "Questionnaire not yet returned"),
+                    ("recall", "Product recall notice"),
+                    ("progress_report", "Progress report"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='PhotoAlignment',
+            name="PhotoAlignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('baseline_points', models.JSONField(help_text="[[x, y], ...] in the baseline photo's pixels.")),
-                ('later_points', models.JSONField(help_text='The same landmarks, in the same order, on the later photo.')),
-                ('scale', models.FloatField()),
-                ('rotation_degrees', models.FloatField()),
-                ('shift_x', models.FloatField()),
-                ('shift_y', models.FloatField()),
-                ('residual_px', models.FloatField(help_text='Mean distance left between matched landmarks after aligning.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('baseline', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='treatment_sessions.sessionphoto')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('later', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='treatment_sessions.sessionphoto')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("baseline_points", models.JSONField(help_text="[[x, y], ...] in the baseline photo's pixels.")),
+                (
+                    "later_points",
+                    models.JSONField(help_text="The same landmarks, in the same order, on the later photo."),
+                ),
+                ("scale", models.FloatField()),
+                ("rotation_degrees", models.FloatField()),
+                ("shift_x", models.FloatField()),
+                ("shift_y", models.FloatField()),
+                (
+                    "residual_px",
+                    models.FloatField(help_text="Mean distance left between matched landmarks after aligning."),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "baseline",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="treatment_sessions.sessionphoto",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "later",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="treatment_sessions.sessionphoto",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="patients.patient"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['baseline', 'later', '-created_at'], name='alignment_pair')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["baseline", "later", "-created_at"], name="alignment_pair")],
             },
             bases=(mesoclinic.core.audit.PatientDataMixin, models.Model),
         ),

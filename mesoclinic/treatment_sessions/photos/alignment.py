@@ -7,9 +7,10 @@ is then redrawn in the baseline's frame, cropped or padded to the baseline's siz
 exposure matched to the baseline's so a change of light does not read as a change of skin.
 
 Points are in pixels of the stored images (SessionPhoto.width × height), x to the right and
-y down, as a browser reports a click. Work is done on the stored JPEGs, decoded at a reduced
-scale (JPEG draft mode) when they are larger than the screen needs: a 12-megapixel pair aligns
-in well under a second.
+y down, measured from the top-left corner of the photo, as a browser reports a click. Work is
+done on the stored JPEGs, decoded at a reduced scale (JPEG draft mode) and drawn at most
+WORK_SIDE pixels long, which is what a screen needs: a 12-megapixel pair aligns in about a
+second.
 """
 
 import io
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from PIL import Image
 from skimage.exposure import match_histograms
 from skimage.transform import AffineTransform, SimilarityTransform, warp
@@ -27,7 +29,7 @@ MIN_POINTS, MAX_POINTS = 2, 3
 # Landmarks closer than this on one photo cannot set a scale or an angle.
 MIN_SEPARATION_PX = 5
 # The longest side drawn for the compare page; the stored photo stays the record.
-WORK_SIDE = 1600
+WORK_SIDE = 1280
 PAD_GREY = 128  # the area the later photo does not cover: neutral, never mistaken for skin
 JPEG_QUALITY = 85
 
@@ -97,7 +99,7 @@ def fit(baseline_points, later_points, *, baseline_size=None, later_size=None) -
     ValidationError with one clear message per problem: too few or too many landmarks, counts
     that differ, landmarks on the same spot, landmarks outside the photo (when sizes are given).
     """
-    which_baseline, which_later = _("baseline"), _("later")
+    which_baseline, which_later = pgettext("which photo", "baseline"), pgettext("which photo", "later")
     baseline = clean_points(baseline_points, size=baseline_size, which=which_baseline)
     later = clean_points(later_points, size=later_size, which=which_later)
     if len(baseline) != len(later):
@@ -154,7 +156,15 @@ def _fit_within(image, longest):
     if max(image.size) <= longest:
         return image
     ratio = longest / max(image.size)
-    return image.resize((max(1, round(image.width * ratio)), max(1, round(image.height * ratio))), Image.LANCZOS)
+    return image.resize(
+        (max(1, round(image.width * ratio)), max(1, round(image.height * ratio))),
+        Image.Resampling.LANCZOS,
+        reducing_gap=2.0,
+    )
+
+
+def _shift(by):
+    return np.array([[1.0, 0.0, by], [0.0, 1.0, by], [0.0, 0.0, 1.0]])
 
 
 def _draw(alignment, longest):
@@ -165,11 +175,14 @@ def _draw(alignment, longest):
     out_scale = baseline.width / base_w  # drawn pixels per stored baseline pixel
     in_scale = later.width / later_w  # decoded pixels per stored later pixel
     # warp() wants the map from output pixels to input pixels: drawn baseline -> stored
-    # baseline -> (inverse fit) stored later -> decoded later.
+    # baseline -> (inverse fit) stored later -> decoded later. Clicks measure from a pixel's
+    # corner, skimage from its centre: half a pixel on each side of the chain.
     to_input = (
-        np.diag([in_scale, in_scale, 1.0])
+        _shift(-0.5)
+        @ np.diag([in_scale, in_scale, 1.0])
         @ np.linalg.inv(matrix_of(alignment))
         @ np.diag([1 / out_scale, 1 / out_scale, 1.0])
+        @ _shift(0.5)
     )
     source = np.asarray(later)
     warped = warp(

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image
@@ -76,16 +77,44 @@ def session_photos(session, user):
     """The session page's photo section: the photos, and whether consent allows them."""
     refusal = photos_refusal(session)
     closed = session.status in CLOSED_SESSION
-    photos = [] if refusal else list(session.photos.select_related("uploaded_by").order_by("uploaded_at", "id"))
+    photos = [] if refusal else list(session.photos.select_related("uploaded_by", "area").order_by("uploaded_at", "id"))
+    can_upload = not refusal and not closed and getattr(user, "is_practitioner", False)
     return {
+        "photo_area_form": upload_area_form(session) if can_upload else None,
         "session_photos": photos,
         "before_photos": [p for p in photos if p.kind == PhotoKind.BEFORE],
         "after_photos": [p for p in photos if p.kind == PhotoKind.AFTER],
         "photos_allowed": not refusal,
         "photos_refusal": refusal,
-        "can_upload_photos": not refusal and not closed and getattr(user, "is_practitioner", False),
+        "can_upload_photos": can_upload,
         "upload_refusal": CLOSED_SESSION.get(session.status, ""),
     }
+
+
+def previous_photos(patient_id, areas):
+    """{area id: the thumbnail URL of the patient's newest photo of it that consent lets us show}.
+
+    The camera shows it faintly over the live view so the next photo repeats its angle.
+    Two queries.
+    """
+    allowed = photo_consent_plans(patient=patient_id)
+    rows = (
+        SessionPhoto.objects.filter(patient_id=patient_id, area__in=areas, session__plan_id__in=allowed)
+        .order_by("-session__starts_at", "-uploaded_at", "-id")
+        .values_list("area_id", "pk")
+    )
+    newest = {}
+    for area_id, pk in rows:
+        newest.setdefault(area_id, reverse("photos:thumbnail", args=[pk]))
+    return newest
+
+
+def upload_area_form(session, data=None):
+    """The upload's area select: the plan's areas, the first chosen, each naming its previous photo."""
+    from .forms import PhotoAreaForm  # forms import this module's limits
+
+    areas = list(session.plan.areas.order_by("code"))
+    return PhotoAreaForm(data, areas=areas, ghosts=previous_photos(session.patient_id, areas) if areas else {})
 
 
 @dataclass
@@ -117,7 +146,7 @@ def patient_photos(patient) -> PatientPhotos:
     allowed = photo_consent_plans(patient=patient)
     photos = (
         SessionPhoto.objects.filter(patient=patient)
-        .select_related("session__plan__indication")
+        .select_related("session__plan__indication", "area")
         .order_by("session__starts_at", "session_id", "uploaded_at", "id")
     )
     groups, hidden = {}, 0
@@ -164,3 +193,62 @@ def report_pair(plan):
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+NO_AREA = "none"  # the ?area= value for photos taken before the area was recorded
+
+
+@dataclass
+class AreaChoice:
+    value: str  # the area's id, or NO_AREA
+    area: object  # the Term, or None: "Area not recorded"
+    photos: list
+
+
+@dataclass
+class Comparison:
+    """What the compare page shows: the areas, the chosen area's photos, the pair, its alignment."""
+
+    areas: list  # AreaChoice, in the order their first photo was taken
+    area: AreaChoice | None
+    baseline: object
+    later: object
+    alignment: object = None
+
+
+def photo_areas(photos):
+    """The areas the photos show, each with its photos (oldest first)."""
+    areas = {}
+    for photo in photos:
+        value = str(photo.area_id) if photo.area_id else NO_AREA
+        areas.setdefault(value, AreaChoice(value, photo.area, [])).photos.append(photo)
+    return list(areas.values())
+
+
+def _default_pair(photos):
+    befores = [p for p in photos if p.kind == PhotoKind.BEFORE]
+    afters = [p for p in photos if p.kind == PhotoKind.AFTER]
+    baseline = befores[0] if befores else photos[0]
+    later = afters[-1] if afters else photos[-1]
+    if later == baseline and len(photos) > 1:
+        later = photos[-1] if photos[-1] != baseline else photos[0]
+    return baseline, later
+
+
+def comparison(photos, *, area=None, baseline=None, later=None) -> Comparison:
+    """The pair to compare among the shown `photos`. `area` (an id string or NO_AREA) picks the
+    area; a chosen photo of another area gives way to that area's default. One query (the alignment)."""
+    areas = photo_areas(photos)
+    if not areas:
+        return Comparison(areas=[], area=None, baseline=None, later=None)
+    by_value = {choice.value: choice for choice in areas}
+    chosen_photo = baseline or later
+    if area not in by_value:
+        area = (str(chosen_photo.area_id) if chosen_photo.area_id else NO_AREA) if chosen_photo else None
+    # Without a choice: the area photographed most recently.
+    choice = by_value.get(area) or by_value[str(photos[-1].area_id) if photos[-1].area_id else NO_AREA]
+    default_baseline, default_later = _default_pair(choice.photos)
+    baseline = baseline if baseline in choice.photos else default_baseline
+    later = later if later in choice.photos else default_later
+    found = latest_alignment(baseline, later) if baseline != later else None
+    return Comparison(areas=areas, area=choice, baseline=baseline, later=later, alignment=found)

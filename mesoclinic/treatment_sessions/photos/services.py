@@ -128,8 +128,11 @@ def _to_srgb(image, icc):
 # --- Writes ----------------------------------------------------------------------------------
 
 
-def photos_upload(*, session, files, kind, caption="", by) -> list[SessionPhoto]:
-    """Store `files` as `kind` photos of `session`: all of them, or none (ValidationError)."""
+def photos_upload(*, session, files, kind, caption="", area=None, by) -> list[SessionPhoto]:
+    """Store `files` as `kind` photos of `area` at `session`: all of them, or none (ValidationError).
+
+    `area`: one of the plan's areas (None: not recorded, as for photos from before areas were kept).
+    """
     if kind not in PhotoKind.values:
         raise ValidationError({"kind": _("Choose before or after.")})
     if not files:
@@ -143,6 +146,8 @@ def photos_upload(*, session, files, kind, caption="", by) -> list[SessionPhoto]
         raise ValidationError({"caption": _("Keep the caption under 120 characters.")})
     if photos_refusal(session):
         raise ValidationError(NO_PHOTO_CONSENT)
+    if area is not None and not session.plan.areas.filter(pk=area.pk).exists():
+        raise ValidationError({"area": _("Choose one of the plan's areas.")})
 
     # Check and re-encode everything first (slow, no transaction held), then store.
     encoded, problems = [], []
@@ -153,11 +158,11 @@ def photos_upload(*, session, files, kind, caption="", by) -> list[SessionPhoto]
             problems += error.messages
     if problems:
         raise ValidationError({"images": problems})
-    return _store(session=session, encoded=encoded, kind=kind, caption=caption, by=by)
+    return _store(session=session, encoded=encoded, kind=kind, caption=caption, area=area, by=by)
 
 
 @transaction.atomic
-def _store(*, session, encoded, kind, caption, by):
+def _store(*, session, encoded, kind, caption, area, by):
     # Lock the consent so a withdrawal cannot slip in between the check and the save.
     consent = current_consent(session.plan, for_update=True)
     if consent is None or not consent.photo_consent:
@@ -166,7 +171,12 @@ def _store(*, session, encoded, kind, caption, by):
     try:
         for image in encoded:
             photo = SessionPhoto(
-                session=session, patient_id=session.patient_id, kind=kind, caption=caption, uploaded_by=by
+                session=session,
+                patient_id=session.patient_id,
+                kind=kind,
+                caption=caption,
+                area=area,
+                uploaded_by=by,
             )
             # The name is random (photo_path); nothing of the uploaded file name is kept.
             photo.image.save("photo.jpg", ContentFile(image.data), save=False)

@@ -9,4 +9,6 @@ urlpatterns = [
     path("photos/<int:pk>/photo.jpg", views.photo_file, name="file"),
     path("photos/<int:pk>/thumbnail.jpg", views.photo_thumbnail, name="thumbnail"),
     path("patients/<int:patient_pk>/photos/compare/", views.photo_compare, name="compare"),
+    path("patients/<int:patient_pk>/photos/align/", views.photo_align, name="align"),
+    path("photos/alignments/<int:pk>/aligned.jpg", views.photo_aligned, name="aligned"),
 ]

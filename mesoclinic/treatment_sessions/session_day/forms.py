@@ -2,15 +2,17 @@
 
 import datetime
 import re
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import formats
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.core.forms import add_form_errors
 from mesoclinic.core.params import ClinicDateField
-from mesoclinic.plans.models import Product, Technique
+from mesoclinic.plans.models import Product, RecordedBy, Technique
 from mesoclinic.screening import engine
 from mesoclinic.screening.bilingual import text as localized
 from mesoclinic.screening.forms import DecisionForm, grouped_choices
@@ -21,7 +23,7 @@ from . import charting, recheck
 from .charting import ProductLine, chart_problems
 from .mapping import EMPTY_MAP, MapInvalid, read_map
 from .recheck import RecheckAnswers
-from .selectors import chart_flags, chart_initial, chart_measures, map_page
+from .selectors import chart_flags, chart_initial, chart_measures, earlier_measurements, map_page
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
@@ -240,38 +242,125 @@ class AdverseEventsForm(forms.Form):
         ]
 
 
+SCALE_UNIT = re.compile(r"/\d+|\d+\s*[-–]\s*\d+")  # "/10", "1-5": the scale itself, not a unit
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def decimal_comma(value):
+    """A number as typed, for Decimal to read: "0,45" is 0.45. A Turkish clinic writes the
+    decimal comma, and the chart's fields take it in either language. Only plain numbers: what
+    Python would also read ("1e9", "1_0", "NaN", "1,200.5") is left as typed, for the field to
+    refuse as not a number rather than read as something the practitioner did not mean."""
+    if isinstance(value, str):
+        value = value.strip()
+        if value.count(",") == 1 and "." not in value:
+            value = value.replace(",", ".")
+        if value and not PLAIN_NUMBER.fullmatch(value):
+            return "not a number"  # Decimal refuses it: "Enter a number."
+    return value
+
+
+class MeasureField(forms.DecimalField):
+    """One outcome measure (plans.OutcomeMeasure) as a quick numeric field: its unit, its range
+    and how to measure it shown with it, a value outside the range refused as a typing slip with
+    the range said beside the field. Text, not type=number: a browser drops what a number field
+    cannot read ("0,45" in an English browser) without a word, and the value would be lost."""
+
+    def __init__(self, measure, **kwargs):
+        self.measure = measure
+        self.unit = localized(measure, "unit")
+        self.by_patient = measure.recorded_by == RecordedBy.PATIENT
+        super().__init__(
+            label=localized(measure, "label"),
+            required=False,  # "at chosen sessions": a measure may be left for another session
+            max_digits=7,
+            decimal_places=measure.decimals,
+            help_text=localized(measure, "how"),
+            widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 8}),
+            **kwargs,
+        )
+
+    @property
+    def range_text(self):
+        """ "Between 0.05 and 1.00 R2", in the reader's language and number format."""
+        places = Decimal(1).scaleb(-self.measure.decimals)
+        # A scale's own "unit" ("1-5", "/10") repeats the range: "Between 1 and 5", not "... 1-5".
+        unit = "" if SCALE_UNIT.fullmatch(self.unit) else self.unit
+        return (
+            gettext("Between %(low)s and %(high)s %(unit)s")
+            % {
+                "low": formats.localize(self.measure.minimum.quantize(places)),
+                "high": formats.localize(self.measure.maximum.quantize(places)),
+                "unit": unit,
+            }
+        ).strip()
+
+    def to_python(self, value):
+        value = super().to_python(decimal_comma(value))
+        return abs(value) if value is not None and value.is_finite() and value == 0 else value  # "-0" is 0
+
+    def validate(self, value):
+        super().validate(value)  # NaN and Infinity are "Enter a number."
+        if value is not None and not self.measure.minimum <= value <= self.measure.maximum:
+            raise ValidationError(self.range_text, code="range")
+
+
+class CommaDecimalField(forms.DecimalField):
+    """A decimal field that takes the decimal comma too (decimal_comma)."""
+
+    def to_python(self, value):
+        return super().to_python(decimal_comma(value))
+
+
 class MeasurementsForm(forms.Form):
     """The protocol's outcome measures (plans.OutcomeMeasure) as quick numeric fields, each with
-    its unit and its sensible range checked, plus one measurement of the practitioner's own."""
+    its unit and its sensible range checked, plus the practitioner's own measurements: one free
+    row, and one for each the draft already has (older charts' "other" measurements, measure
+    None), so re-opening and saving a chart keeps them all."""
 
-    other_kind = forms.CharField(label=_("Other measurement"), required=False, max_length=120)
-    other_value = forms.DecimalField(label=_("Value"), required=False, max_digits=7, decimal_places=2)
-    other_unit = forms.CharField(label=_("Unit"), required=False, max_length=20)
-
-    def __init__(self, *args, measures, **kwargs):
+    def __init__(self, *args, measures, earlier=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.measures = list(measures)
+        self.earlier = earlier or {}
         for measure in self.measures:
-            unit = localized(measure, "unit")
-            self.fields[f"m_{measure.code}"] = forms.DecimalField(
-                label=localized(measure, "label"),
-                required=False,
-                min_value=measure.minimum,
-                max_value=measure.maximum,
-                max_digits=7,
-                decimal_places=measure.decimals,
-                help_text=localized(measure, "how"),
-                widget=forms.NumberInput(attrs={"step": measure.step, "inputmode": "decimal"}),
+            self.fields[f"m_{measure.code}"] = MeasureField(measure)
+        initial = self.initial or {}
+        self.other_suffixes = [""] + [
+            f"_{n}" for n in range(1, 1 + sum(1 for key in initial if key.startswith("other_kind_")))
+        ]
+        for suffix in self.other_suffixes:
+            self.fields[f"other_kind{suffix}"] = forms.CharField(
+                label=_("Other measurement"), required=False, max_length=120
             )
-            self.fields[f"m_{measure.code}"].unit = unit
+            self.fields[f"other_value{suffix}"] = CommaDecimalField(
+                label=_("Value"),
+                required=False,
+                max_digits=7,
+                decimal_places=2,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+            )
+            self.fields[f"other_unit{suffix}"] = forms.CharField(label=_("Unit"), required=False, max_length=20)
+
+    @property
+    def is_baseline(self):
+        """Nothing measured at the plan's earlier sessions: what is typed here is the baseline."""
+        return bool(self.measures) and not self.earlier
 
     def rows(self):
-        return [(measure, self[f"m_{measure.code}"]) for measure in self.measures]
+        """(measure, its bound field, Earlier or None) in the protocol's order."""
+        return [(measure, self[f"m_{measure.code}"], self.earlier.get(measure.code)) for measure in self.measures]
+
+    def other_rows(self):
+        return [
+            (self[f"other_kind{suffix}"], self[f"other_value{suffix}"], self[f"other_unit{suffix}"])
+            for suffix in self.other_suffixes
+        ]
 
     def clean(self):
         data = super().clean()
-        if data.get("other_value") is not None and not data.get("other_kind"):
-            self.add_error("other_kind", gettext("Say what was measured."))
+        for suffix in self.other_suffixes:
+            if data.get(f"other_value{suffix}") is not None and not data.get(f"other_kind{suffix}"):
+                self.add_error(f"other_kind{suffix}", gettext("Say what was measured."))
         return data
 
     def measurements(self):
@@ -283,8 +372,11 @@ class MeasurementsForm(forms.Form):
             for measure in self.measures
             if data.get(f"m_{measure.code}") is not None
         ]
-        if data.get("other_kind") and data.get("other_value") is not None:
-            found.append((None, data["other_kind"], data["other_value"], data["other_unit"]))
+        for suffix in self.other_suffixes:
+            if data.get(f"other_kind{suffix}") and data.get(f"other_value{suffix}") is not None:
+                found.append(
+                    (None, data[f"other_kind{suffix}"], data[f"other_value{suffix}"], data[f"other_unit{suffix}"])
+                )
         return found
 
 
@@ -294,7 +386,7 @@ class ChartForms:
 
     VALUE_FIELDS = ("technique", "depth_mm", "needle_gauge", "anaesthetic", "duration_minutes", "notes")
 
-    def __init__(self, data, *, session, initial, area_terms, event_types, measures, session_day):
+    def __init__(self, data, *, session, initial, area_terms, event_types, measures, session_day, earlier=None):
         self.session = session
         self.initial_map = initial.mapped
         self.area_terms = {term.code: term for term in area_terms}
@@ -307,7 +399,7 @@ class ChartForms:
         )
         self.products = ProductLineFormSet(data, initial=initial.products, prefix="products")
         self.events = AdverseEventsForm(data, initial=initial.events, types=event_types, session_day=session_day)
-        self.measurements = MeasurementsForm(data, initial=initial.measurements, measures=measures)
+        self.measurements = MeasurementsForm(data, initial=initial.measurements, measures=measures, earlier=earlier)
 
     @classmethod
     def for_session(cls, session, data=None, *, existing=None):
@@ -320,6 +412,7 @@ class ChartForms:
             event_types=list(AdverseEventType.objects.all()),
             measures=chart_measures(session.plan),
             session_day=charting.session_day(session),
+            earlier=earlier_measurements(session),
         )
 
     @property
@@ -435,6 +528,7 @@ class ChartForms:
             "products": self.products,
             "events": self.events,
             "measurements": self.measurements,
+            "baseline_session": self.measurements.is_baseline,
             "flags": chart_flags(self.session, self.values()),
             "warnings": self.warnings(),
             **map_page(self.session, self.shown_map(), problems=self.chart.map_problems, area_terms=self.area_terms),

@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 
 from mesoclinic.core.selectors import clinic_zone, day_bounds, wall_clock
 from mesoclinic.plans.limits import SANE_DEPTH_MM, SANE_GAUGE, plan_flags
-from mesoclinic.plans.models import Product, Technique
+from mesoclinic.plans.models import Product, RecordedBy, Technique
 from mesoclinic.plans.selectors import current_consents
 from mesoclinic.screening import bilingual
-from mesoclinic.treatment_sessions.models import Chart, SessionStatus, TreatmentSession
+from mesoclinic.treatment_sessions.models import Chart, Measurement, SessionStatus, TreatmentSession
 from mesoclinic.treatment_sessions.status import clinical_statuses
 from mesoclinic.treatment_sessions.stock.selectors import lot_problem, usable_lots
 
@@ -80,7 +80,7 @@ def session_day_summary(session):
             chart_areas=list(chart.areas.select_related("area")),
             chart_products=list(chart.products_used.select_related("lot__product")),
             chart_events=list(chart.adverse_events.select_related("type")),
-            chart_measurements=list(chart.measurements.all()),
+            chart_measurements=shown_measurements(chart),
             chart_addenda=list(chart.addenda.select_related("author")),
             chart_warnings=saved_chart_warnings(chart),
             chart_map=chart_map(chart),  # its points per diagram, syringes and totals
@@ -88,10 +88,83 @@ def session_day_summary(session):
     return context
 
 
+@dataclass(frozen=True)
+class ShownMeasurement:
+    """A chart's measurement as the session page shows it: the measure's name in the reader's
+    language (what was typed for the practitioner's own), the value with its decimals."""
+
+    label: str
+    value: Decimal
+    unit: str
+    by_patient: bool = False
+
+
+def shown_measurements(chart):
+    """The chart's measurements for the session page, the protocol's measures in their order,
+    then the practitioner's own (measure None, as older charts have them). One query."""
+    rows = sorted(
+        chart.measurements.select_related("measure"),
+        key=lambda row: (row.measure is None, row.measure.position if row.measure else 0, row.id),
+    )
+    return [
+        ShownMeasurement(
+            label=bilingual.text(row.measure, "label"),
+            value=measure_value(row.measure, row.value),
+            unit=bilingual.text(row.measure, "unit"),
+            by_patient=row.measure.recorded_by == RecordedBy.PATIENT,
+        )
+        if row.measure
+        else ShownMeasurement(label=row.kind, value=row.value, unit=row.unit)
+        for row in rows
+    ]
+
+
 def chart_measures(plan):
     """The protocol's outcome measures (plans.OutcomeMeasure), in their order; photos are taken
     in the photo section."""
     return list(plan.protocol.measures.order_by("position", "code"))
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A measure's values at the plan's earlier signed sessions, beside its field on the chart:
+    a value far from both is most often a typing slip."""
+
+    baseline: Decimal  # the first value recorded (the plan's baseline for this measure)
+    previous: Decimal  # the last value before this session
+    sessions: int  # how many earlier sessions recorded it
+
+
+def earlier_measurements(session) -> dict:
+    """{measure code: Earlier} from the Measurement rows of the plan's signed charts before this
+    session, in the order the sessions took place. One query, however many sessions. (The
+    patient's own scores through their link are the outcomes app's; the chart shows what was
+    charted.) Empty: this session's values are the plan's baseline."""
+    rows = (
+        Measurement.objects.filter(
+            chart__session__plan_id=session.plan_id,
+            chart__signed_at__isnull=False,
+            chart__session__starts_at__lt=session.starts_at,
+            measure__isnull=False,
+        )
+        .exclude(chart__session_id=session.pk)
+        .order_by("chart__session__starts_at", "chart__session_id", "id")
+        .values_list("measure_id", "measure__decimals", "value")
+    )
+    found = {}
+    for code, decimals, value in rows:
+        value = Decimal(value).quantize(Decimal(1).scaleb(-decimals))
+        before = found.get(code)
+        found[code] = Earlier(before.baseline, value, before.sessions + 1) if before else Earlier(value, value, 1)
+    return found
+
+
+def measure_value(measure, value):
+    """A stored value (two decimals in the database) with the measure's own decimals: 120 µm,
+    not 120.00."""
+    if value is None or measure is None:
+        return value
+    return Decimal(value).quantize(Decimal(1).scaleb(-measure.decimals))
 
 
 @dataclass(frozen=True)
@@ -209,13 +282,20 @@ def chart_initial(session, chart) -> ChartInitial:
                 f"ae_{code}_notes": event.notes,
             }
         )
-    codes = {measure.code for measure in chart_measures(plan)}
+    measures = {measure.code: measure for measure in chart_measures(plan)}
     measured = {}
-    for item in chart.measurements.all():
-        if item.measure_id in codes:
-            measured[f"m_{item.measure_id}"] = item.value
+    others = 0
+    for item in chart.measurements.order_by("id"):
+        if item.measure_id in measures:
+            measured[f"m_{item.measure_id}"] = measure_value(measures[item.measure_id], item.value)
         else:
-            measured.update({"other_kind": item.kind, "other_value": item.value, "other_unit": item.unit})
+            # The practitioner's own ("other", measure None, as charts before the outcome
+            # measures have them), or a measure the protocol no longer tracks: each keeps a row.
+            suffix = f"_{others}" if others else ""
+            measured.update(
+                {f"other_kind{suffix}": item.kind, f"other_value{suffix}": item.value, f"other_unit{suffix}": item.unit}
+            )
+            others += 1
     mapped = map_of(chart)
     return ChartInitial(
         chart={**_how(chart), "notes": chart.notes, "map": map_json(mapped)},

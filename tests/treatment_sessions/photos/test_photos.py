@@ -377,21 +377,27 @@ def test_compare_defaults_to_first_before_and_last_after(alice_client, two_photo
     first, last = two_photos
     response = alice_client.get(reverse("photos:compare", args=[session.patient_id]))
     assert response.status_code == 200
-    assert (response.context["left"], response.context["right"]) == (first, last)
+    pair = response.context["pair"]
+    assert (pair.baseline, pair.later, pair.alignment) == (first, last, None)
     page = response.content.decode()
     assert reverse("photos:file", args=[first.pk]) in page and reverse("photos:file", args=[last.pk]) in page
-    assert page.count("<option") == 4 and "session 2" in page and "Before" in page
+    # The area (one: not recorded), then the two photos in the baseline and the later select.
+    assert page.count("<option") == 5 and "session 2" in page and "Before" in page
+    assert "Area not recorded (2)" in page
     assert "col-12 col-md-6" in page  # side by side, stacked on narrow screens
 
 
 def test_compare_chosen_photos(alice_client, two_photos, session):
     first, last = two_photos
     url = reverse("photos:compare", args=[session.patient_id])
-    response = alice_client.get(url, {"left": last.pk, "right": first.pk})
-    assert (response.context["left"], response.context["right"]) == (last, first)
+    response = alice_client.get(url, {"baseline": last.pk, "later": first.pk})
+    assert (response.context["pair"].baseline, response.context["pair"].later) == (last, first)
     entry = AuditEntry.objects.filter(patient_id=session.patient_id).latest("id")
     assert entry.additional_data["page"] == "photo comparison"
-    assert (entry.additional_data["left"], entry.additional_data["right"]) == (last.pk, first.pk)
+    assert (entry.additional_data["baseline"], entry.additional_data["later"]) == (last.pk, first.pk)
+    # The addresses of the page before (?left= & ?right=) still open the same pair.
+    response = alice_client.get(url, {"left": last.pk, "right": first.pk})
+    assert (response.context["pair"].baseline, response.context["pair"].later) == (last, first)
 
 
 def test_compare_refuses_another_patients_photo(alice_client, two_photos, session, alice, room):

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from mesoclinic.aftercare import demo as aftercare_demo
 from mesoclinic.core import demo as core_demo
+from mesoclinic.outcomes import demo as outcome_demo
 from mesoclinic.patients import demo as patient_demo
 from mesoclinic.plans import demo as plan_demo
 from mesoclinic.questionnaires import demo as questionnaire_demo
@@ -50,6 +51,7 @@ class Command(BaseCommand):
         plan_demo.seed_products()
         session_demo.seed_journeys(practitioner=users["practitioners"][0], scheduler=users["scheduler"])
         session_demo.seed_stock(by=users["practitioners"][0])
+        outcome_demo.seed_outcomes(practitioner=users["practitioners"][0])  # past courses, measured
         aftercare_demo.seed_sheets()
         questionnaire_link = questionnaire_demo.seed_questionnaires()
         if patients:

@@ -1,0 +1,463 @@
+"""The clinic's own outcomes: what works (the change its patients reached, beside the documents'
+figures) and what harms (how often bruising, nodules and infection followed a product, a lot or
+a technique). An aggregate page: no patient is named, and small counts are hidden.
+
+- Effectiveness uses outcomes.progress's definitions, so a plan page and this page agree: points
+  are the values at sessions that took place (a signed chart, not cancelled or a no-show),
+  numbered as the patient counts them; the practitioner's measurement wins over the patient's
+  score for the same session; the baseline is a measure's first point; the change is
+  `change_percent(baseline, value)`. Each course counts once, at session N: the documents'
+  session count for that protocol and measure, or its latest measured session where the
+  documents give none. A score that is itself a judgement (satisfaction, GAIS) is counted as a
+  share of courses: satisfied (7 or more of 10) or improved (GAIS 1 to 3), the fixture's own
+  definitions (fixtures/outcome_measures.yaml).
+- Harms count signed charts: the sessions charted with a product (through its lots' ProductUse
+  rows), with a lot, or with a technique, and of those how many had each adverse event.
+- Small counts (k-anonymity): a figure built from fewer than SMALLEST_GROUP patients is not
+  shown, nor a rate whose numerator is 1 to SMALLEST_GROUP - 1 patients: the clinic admin sees
+  this page, and "1 infection with lot X" is a patient they could recognise. Zero is shown.
+
+A constant number of queries whatever the number of plans: numbering the sessions, picking each
+course's baseline and its value at N happen in one SQL query (window functions, which both
+PostgreSQL and SQLite have); Python only averages one row per course.
+"""
+
+import datetime
+import statistics
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection
+from django.db.models import Count, Q
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from mesoclinic.core.selectors import clinic_today, clinic_zone
+from mesoclinic.outcomes.models import PatientScore
+from mesoclinic.outcomes.progress import ONE_DECIMAL, change_percent, is_better
+from mesoclinic.plans.models import Finding, OutcomeMeasure, Plan, Protocol, ReportedOutcome, Technique
+from mesoclinic.treatment_sessions.models import (
+    AdverseEventType,
+    Chart,
+    Measurement,
+    ProductUse,
+    SessionStatus,
+    TreatmentSession,
+)
+
+# Fewer patients than this in a figure, or 1 to this minus one in a rate's numerator: not shown.
+SMALLEST_GROUP = 5
+
+PERIOD_YEAR = "12m"
+PERIOD_ALL = "all"
+PERIODS = (PERIOD_YEAR, PERIOD_ALL)
+YEAR_DAYS = 365
+
+# The adverse events the clinic watches, in this order, and "any event" after them.
+WATCHED_EVENTS = ("bruising", "nodules", "infection")
+ANY_EVENT = "any"
+
+# A score that is a judgement, read as a share of courses (fixtures/outcome_measures.yaml:
+# "7 or more counts as satisfied"; GAIS "1 to 3 counts as improved").
+SATISFIED_FROM = Decimal(7)
+IMPROVED_UP_TO = Decimal(3)
+SHARE_RULES = {
+    "satisfaction": ("satisfied", lambda value: value >= SATISFIED_FROM),
+    "gais": ("improved", lambda value: value <= IMPROVED_UP_TO),
+}
+
+LATEST = None  # the session key of a row measured at each course's latest session
+DID_NOT_TAKE_PLACE = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW)
+
+
+def period_start(period, today=None):
+    """The first moment counted for `period`, or None for all time."""
+    if period == PERIOD_ALL:
+        return None
+    first = (today or clinic_today()) - datetime.timedelta(days=YEAR_DAYS)
+    return datetime.datetime.combine(first, datetime.time(0)).replace(tzinfo=clinic_zone())
+
+
+def is_small(patients):
+    """True when `patients` is too few to show without pointing at someone (but not zero)."""
+    return 0 < patients < SMALLEST_GROUP
+
+
+def _percent(part, whole, places=ONE_DECIMAL):
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(places, ROUND_HALF_UP)
+
+
+def percent_text(value, *, signed=False):
+    """`value` per cent as the reader writes it: "+12.5%" in English, "+%12,5" in Turkish."""
+    if value is None:
+        return ""
+    places = max(0, -value.as_tuple().exponent)
+    number = number_format(abs(value) if signed else value, decimal_pos=places)
+    # Translators: a percentage; Turkish puts the sign first (%25).
+    text = _("%(number)s%%") % {"number": number}
+    if signed and value:
+        return ("+" if value > 0 else "−") + text
+    return text
+
+
+def _decimal(value):
+    # SQLite hands a decimal column back as a float; str() keeps the digits that were typed.
+    return value if isinstance(value, Decimal) or value is None else Decimal(str(value))
+
+
+# --- What works ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentFinding:
+    """One document's finding as this page shows it: the figure, the summary and the sources."""
+
+    reported: ReportedOutcome
+
+    @property
+    def finding(self):
+        return self.reported.finding
+
+    @property
+    def value_text(self):
+        if self.reported.finding == Finding.CHANGE:
+            return percent_text(self.reported.value, signed=True)
+        if self.reported.finding == Finding.SHARE:
+            return percent_text(self.reported.value)
+        return ""
+
+    @property
+    def sources(self):
+        return [(source["document"], source.get("citation", "")) for source in self.reported.sources]
+
+
+@dataclass
+class Effect:
+    """One protocol and measure at one session count: the clinic's courses beside the documents."""
+
+    measure: OutcomeMeasure
+    sessions: int | None  # the documents' session count; None: each course's latest session
+    figures: list = field(default_factory=list)  # ReportedOutcome rows with a figure or "improved"
+    caveats: list = field(default_factory=list)  # ReportedOutcome rows that found no benefit
+    values: list = field(default_factory=list)  # per course: the change in % or the score
+    patient_ids: set = field(default_factory=set)
+    meeting: set = field(default_factory=set)  # patients whose course met the share's rule
+    meeting_courses: int = 0
+    better_courses: int = 0
+
+    @property
+    def kind(self):
+        if self.measure.from_baseline:
+            return "change"
+        return "share" if self.measure.code in SHARE_RULES else "score"
+
+    @property
+    def share_word(self):
+        return SHARE_RULES[self.measure.code][0] if self.kind == "share" else ""
+
+    @property
+    def courses(self):
+        return len(self.values)
+
+    @property
+    def patients(self):
+        return len(self.patient_ids)
+
+    @property
+    def hidden(self):
+        """Fewer than SMALLEST_GROUP patients: nothing of the clinic's is shown."""
+        return self.patients < SMALLEST_GROUP
+
+    @property
+    def has_data(self):
+        return bool(self.values)
+
+    @property
+    def mean(self):
+        if not self.values:
+            return None
+        return (sum(self.values) / len(self.values)).quantize(ONE_DECIMAL, ROUND_HALF_UP)
+
+    @property
+    def median(self):
+        if not self.values:
+            return None
+        return Decimal(statistics.median(self.values)).quantize(ONE_DECIMAL, ROUND_HALF_UP)
+
+    @property
+    def share(self):
+        return _percent(self.meeting_courses, self.courses, Decimal(1))
+
+    @property
+    def share_hidden(self):
+        return self.hidden or is_small(len(self.meeting))
+
+    @property
+    def better_share(self):
+        return _percent(self.better_courses, self.courses, Decimal(1))
+
+    @property
+    def mean_text(self):
+        return percent_text(self.mean, signed=True) if self.kind == "change" else number_format(self.mean)
+
+    @property
+    def median_text(self):
+        return percent_text(self.median, signed=True) if self.kind == "change" else number_format(self.median)
+
+    @property
+    def share_text(self):
+        return percent_text(self.share)
+
+
+@dataclass
+class ProtocolEffects:
+    protocol: Protocol
+    effects: list
+    courses: int = 0
+
+    @property
+    def has_data(self):
+        return any(effect.has_data for effect in self.effects)
+
+
+def _session_keys(reported):
+    """The session counts a protocol-measure's rows are read at: each figure's own, and the
+    latest session for a figure without one or for words only."""
+    figures = [row for row in reported if row.finding != Finding.NO_BENEFIT]
+    keys = sorted({row.sessions for row in figures if row.sessions})
+    if not keys or any(not row.sessions for row in figures):
+        keys.append(LATEST)
+    return keys
+
+
+def _course_rows(since, counts):
+    """One row per course, measure and session of interest (session N in `counts`, and the
+    course's latest measured session): (protocol, patient, plan, measure, number, nth point,
+    latest number, value, baseline). One query."""
+    session, chart = TreatmentSession._meta.db_table, Chart._meta.db_table
+    measurement, score, plan = Measurement._meta.db_table, PatientScore._meta.db_table, Plan._meta.db_table
+    where, params = ["(s.number = s.last_number"], [*DID_NOT_TAKE_PLACE]
+    if counts:
+        where[0] += f" OR s.number IN ({', '.join(['%s'] * len(counts))})"
+        params += counts
+    where[0] += ")"
+    if since is not None:
+        where.append("s.starts_at >= %s")
+        params.append(connection.ops.adapt_datetimefield_value(since))
+    sql = f"""
+        WITH done AS (
+            SELECT t.id AS session_id, t.plan_id, t.starts_at,
+                   ROW_NUMBER() OVER (PARTITION BY t.plan_id ORDER BY t.starts_at, t.id) AS number
+            FROM {session} t JOIN {chart} c ON c.session_id = t.id
+            WHERE c.signed_at IS NOT NULL AND t.status NOT IN (%s, %s)
+        ),
+        measured AS (
+            SELECT c.session_id, m.measure_id, m.value,
+                   ROW_NUMBER() OVER (PARTITION BY c.session_id, m.measure_id ORDER BY m.id DESC) AS pick
+            FROM {measurement} m JOIN {chart} c ON c.id = m.chart_id
+            WHERE m.measure_id IS NOT NULL
+        ),
+        scored AS (
+            SELECT p.session_id, p.measure_id, p.value,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY p.session_id, p.measure_id ORDER BY p.reported_at DESC, p.id DESC
+                   ) AS pick
+            FROM {score} p
+        ),
+        point AS (
+            SELECT session_id, measure_id, value FROM measured WHERE pick = 1
+            UNION ALL
+            SELECT o.session_id, o.measure_id, o.value FROM scored o
+            WHERE o.pick = 1 AND NOT EXISTS (
+                SELECT 1 FROM measured m WHERE m.session_id = o.session_id AND m.measure_id = o.measure_id
+            )
+        ),
+        series AS (
+            SELECT d.plan_id, p.measure_id, d.number, d.starts_at, p.value,
+                   FIRST_VALUE(p.value) OVER (PARTITION BY d.plan_id, p.measure_id ORDER BY d.number) AS baseline,
+                   ROW_NUMBER() OVER (PARTITION BY d.plan_id, p.measure_id ORDER BY d.number) AS nth,
+                   MAX(d.number) OVER (PARTITION BY d.plan_id, p.measure_id) AS last_number
+            FROM point p JOIN done d ON d.session_id = p.session_id
+        )
+        SELECT l.protocol_id, l.patient_id, s.plan_id, s.measure_id, s.number, s.nth, s.last_number,
+               s.value, s.baseline
+        FROM series s JOIN {plan} l ON l.id = s.plan_id
+        WHERE {" AND ".join(where)}
+    """  # table names come from the models and every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def clinic_effects(since):
+    """[ProtocolEffects] for the protocols with measured courses in the period (the endpoint
+    session on or after `since`), each with a row per measure and session count. Four queries."""
+    protocols = list(Protocol.objects.select_related("indication").prefetch_related("measures").order_by("title"))
+    reported = {}
+    for row in ReportedOutcome.objects.order_by("code"):
+        reported.setdefault((row.protocol_id, row.measure_id), []).append(row)
+    effects = {}  # (protocol code, measure code, session key) -> Effect
+    for protocol in protocols:
+        for measure in sorted(protocol.measures.all(), key=lambda m: (m.position, m.code)):
+            rows = reported.get((protocol.code, measure.code), [])
+            for key in _session_keys(rows):
+                effects[(protocol.code, measure.code, key)] = Effect(
+                    measure,
+                    key,
+                    figures=[DocumentFinding(r) for r in rows if r.finding != Finding.NO_BENEFIT and r.sessions == key],
+                    caveats=[DocumentFinding(r) for r in rows if r.finding == Finding.NO_BENEFIT],
+                )
+    counts = sorted({key for (_p, _m, key) in effects if key is not LATEST})
+    courses = {}  # protocol code -> plan ids counted
+    for protocol_id, patient_id, plan_id, measure_id, number, nth, last, value, baseline in _course_rows(since, counts):
+        keys = [number] if number != last else [number, LATEST]
+        for key in keys:
+            effect = effects.get((protocol_id, measure_id, key))
+            if effect is None:
+                continue
+            value, baseline = _decimal(value), _decimal(baseline)
+            if effect.kind == "change":
+                change = change_percent(baseline, value) if nth > 1 else None
+                if change is None:
+                    continue  # the baseline itself, or a zero baseline: no change to count
+                effect.values.append(change)
+                effect.better_courses += bool(is_better(effect.measure, change))
+            else:
+                effect.values.append(value)
+                if effect.kind == "share" and SHARE_RULES[measure_id][1](value):
+                    effect.meeting_courses += 1
+                    effect.meeting.add(patient_id)
+            effect.patient_ids.add(patient_id)
+            courses.setdefault(protocol_id, set()).add(plan_id)
+    result = []
+    for protocol in protocols:
+        rows = [
+            effect
+            for (code, _m, _k), effect in effects.items()
+            if code == protocol.code and (effect.has_data or effect.figures or effect.caveats)
+        ]
+        result.append(ProtocolEffects(protocol, rows, len(courses.get(protocol.code, ()))))
+    return result
+
+
+# --- What harms ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Sessions with an event out of the sessions charted, and the patients behind them."""
+
+    sessions: int
+    of_sessions: int
+    patients: int
+
+    @property
+    def hidden(self):
+        return is_small(self.patients)
+
+    @property
+    def percent(self):
+        return _percent(self.sessions, self.of_sessions)
+
+    @property
+    def percent_text(self):
+        return percent_text(self.percent)
+
+
+@dataclass
+class HarmRow:
+    label: str
+    detail: str
+    sessions: int
+    patients: int
+    rates: list  # [Rate], in the order of harm_columns()
+    types: list = field(default_factory=list)  # [AdverseEventType or None for "any"], the same order
+
+    @property
+    def hidden(self):
+        return self.patients < SMALLEST_GROUP
+
+    @property
+    def labelled(self):
+        """[(AdverseEventType or None, Rate)]: for a phone, which reads each rate with its name."""
+        return list(zip(self.types, self.rates, strict=False))
+
+
+def _signed_charts(since):
+    charts = Chart.objects.filter(signed_at__isnull=False).exclude(session__status__in=DID_NOT_TAKE_PLACE)
+    if since is not None:
+        charts = charts.filter(session__starts_at__gte=since)
+    return charts
+
+
+def _event_counts(prefix):
+    """The COUNT(DISTINCT ...) annotations for each watched event and for any event, where
+    `prefix` is the path to the chart ("chart__" from a ProductUse, "" from a Chart)."""
+    chart, patient, events = f"{prefix}id" if prefix else "id", f"{prefix}patient", f"{prefix}adverse_events"
+    counts = {"sessions": Count(chart, distinct=True), "patients": Count(patient, distinct=True)}
+    for code in (*WATCHED_EVENTS, ANY_EVENT):
+        has = Q(**{f"{events}__isnull": False}) if code == ANY_EVENT else Q(**{f"{events}__type": code})
+        counts[f"{code}_sessions"] = Count(chart, distinct=True, filter=has)
+        counts[f"{code}_patients"] = Count(patient, distinct=True, filter=has)
+    return counts
+
+
+def _harm_row(label, detail, row):
+    rates = [
+        Rate(row[f"{code}_sessions"], row["sessions"], row[f"{code}_patients"]) for code in (*WATCHED_EVENTS, ANY_EVENT)
+    ]
+    return HarmRow(label, detail, row["sessions"], row["patients"], rates)
+
+
+def harm_columns():
+    """[(code, AdverseEventType or None for "any")]: the table's columns. One query."""
+    types = {t.code: t for t in AdverseEventType.objects.filter(code__in=WATCHED_EVENTS)}
+    return [(code, types.get(code)) for code in WATCHED_EVENTS] + [(ANY_EVENT, None)]
+
+
+def clinic_harms(since):
+    """{"products": [HarmRow], "lots": [...], "techniques": [...]}: three queries."""
+    charts = _signed_charts(since)
+    uses = ProductUse.objects.filter(chart__in=charts)
+    by_product = (
+        uses.values("lot__product_id", "lot__product__name", "lot__product__manufacturer")
+        .annotate(**_event_counts("chart__"))
+        .order_by("lot__product__name", "lot__product_id")
+    )
+    by_lot = (
+        uses.values("lot_id", "lot__lot_number", "lot__product__name")
+        .annotate(**_event_counts("chart__"))
+        .order_by("lot__product__name", "lot__lot_number", "lot_id")
+    )
+    by_technique = charts.values("technique").annotate(**_event_counts("")).order_by("technique")
+    techniques = dict(Technique.choices)
+    return {
+        "products": [
+            _harm_row(row["lot__product__name"], row["lot__product__manufacturer"], row) for row in by_product
+        ],
+        "lots": [_harm_row(row["lot__lot_number"], row["lot__product__name"], row) for row in by_lot],
+        "techniques": [_harm_row(techniques.get(row["technique"], row["technique"]), "", row) for row in by_technique],
+    }
+
+
+def clinic_outcomes(period):
+    """Everything the clinic page shows for `period` (PERIOD_YEAR or PERIOD_ALL)."""
+    since = period_start(period)
+    effects = clinic_effects(since)
+    columns = harm_columns()
+    harms = clinic_harms(since)
+    for rows in harms.values():
+        for row in rows:
+            row.types = [event_type for _code, event_type in columns]
+    return {
+        "period": period,
+        "since": since,
+        "effects": [group for group in effects if group.has_data],
+        "unmeasured": [group.protocol for group in effects if not group.has_data],
+        "harms": harms,
+        "columns": columns,
+        "smallest_group": SMALLEST_GROUP,
+        "largest_hidden": SMALLEST_GROUP - 1,
+    }

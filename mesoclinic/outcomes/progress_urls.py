@@ -1,3 +1,0 @@
-"""progress_urls: filled in by its owner."""
-
-urlpatterns = []
