@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 
 import pygal
 from django.utils import formats, translation
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 from pygal.style import Style
 
 from mesoclinic.plans.models import Finding
@@ -89,14 +89,15 @@ class RenderedChart:
     labels: tuple = ()  # the reference labels drawn, "basaksehir-2025: −18% after 6 sessions"
 
 
-def render(row, *, language=None, sessions_planned=None) -> RenderedChart:
+def render(row, *, language=None, sessions_planned=None, for_patient=False) -> RenderedChart:
     """The chart of one MeasureProgress (outcomes.progress) in `language` (the active one by default).
 
     `sessions_planned` is the plan's course length: the x axis reaches it, and a document figure
     without a session count is drawn there. Without it the axis ends at the last session drawn.
+    `for_patient`: the patient's own report, whose legend says "You", not "This patient".
     """
     with translation.override(language or translation.get_language()):
-        return _render(row, sessions_planned)
+        return _render(row, sessions_planned, for_patient)
 
 
 def number(value, decimals):
@@ -153,7 +154,7 @@ def drawn_references(row, sessions_planned):
     return drawn
 
 
-def _render(row, sessions_planned):
+def _render(row, sessions_planned, for_patient=False):
     measure = row.measure
     drawn = drawn_references(row, sessions_planned)
     caveats = row.caveats
@@ -191,7 +192,7 @@ def _render(row, sessions_planned):
         css=[*pygal.Config().css, f"inline:{_extra_css(len(drawn))}"],
     )
     chart.add(
-        gettext("This patient"),
+        pgettext("the patient's own line on their progress chart", "You") if for_patient else gettext("This patient"),
         [
             {
                 "value": (p.number, float(p.value)),

@@ -22,13 +22,13 @@ course's baseline and its value at N happen in one SQL query (window functions, 
 PostgreSQL and SQLite have); Python only averages one row per course.
 """
 
+import dataclasses
 import datetime
 import statistics
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import Count, Q
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -37,6 +37,7 @@ from mesoclinic.outcomes.models import PatientScore
 from mesoclinic.outcomes.progress import ONE_DECIMAL, change_percent, is_better
 from mesoclinic.plans.models import Finding, OutcomeMeasure, Plan, Protocol, ReportedOutcome, Technique
 from mesoclinic.treatment_sessions.models import (
+    AdverseEvent,
     AdverseEventType,
     Chart,
     Measurement,
@@ -216,6 +217,12 @@ class ProtocolEffects:
     protocol: Protocol
     effects: list
     courses: int = 0
+    patients: int = 0
+
+    @property
+    def courses_hidden(self):
+        """The course count of fewer than SMALLEST_GROUP patients is not shown either."""
+        return self.patients < SMALLEST_GROUP
 
     @property
     def has_data(self):
@@ -311,6 +318,7 @@ def clinic_effects(since):
                 )
     counts = sorted({key for (_p, _m, key) in effects if key is not LATEST})
     courses = {}  # protocol code -> plan ids counted
+    patients = {}  # protocol code -> patient ids counted
     for protocol_id, patient_id, plan_id, measure_id, number, nth, last, value, baseline in _course_rows(since, counts):
         keys = [number] if number != last else [number, LATEST]
         for key in keys:
@@ -331,6 +339,7 @@ def clinic_effects(since):
                     effect.meeting.add(patient_id)
             effect.patient_ids.add(patient_id)
             courses.setdefault(protocol_id, set()).add(plan_id)
+            patients.setdefault(protocol_id, set()).add(patient_id)
     result = []
     for protocol in protocols:
         rows = [
@@ -338,7 +347,9 @@ def clinic_effects(since):
             for (code, _m, _k), effect in effects.items()
             if code == protocol.code and (effect.has_data or effect.figures or effect.caveats)
         ]
-        result.append(ProtocolEffects(protocol, rows, len(courses.get(protocol.code, ()))))
+        result.append(
+            ProtocolEffects(protocol, rows, len(courses.get(protocol.code, ())), len(patients.get(protocol.code, ())))
+        )
     return result
 
 
@@ -352,10 +363,12 @@ class Rate:
     sessions: int
     of_sessions: int
     patients: int
+    patient_ids: frozenset = field(default=frozenset(), repr=False, compare=False)
+    withheld: bool = False  # hidden although not small: it would let a hidden cell be worked out
 
     @property
     def hidden(self):
-        return is_small(self.patients)
+        return self.withheld or is_small(self.patients)
 
     @property
     def percent(self):
@@ -374,10 +387,17 @@ class HarmRow:
     patients: int
     rates: list  # [Rate], in the order of harm_columns()
     types: list = field(default_factory=list)  # [AdverseEventType or None for "any"], the same order
+    members: list = field(default_factory=list)  # a pooled row: the names pooled into it
+    note: str = ""  # instead of the figures: why they are not shown
+    charts: frozenset = field(default=frozenset(), repr=False)
 
     @property
     def hidden(self):
         return self.patients < SMALLEST_GROUP
+
+    @property
+    def pooled(self):
+        return bool(self.members)
 
     @property
     def labelled(self):
@@ -392,23 +412,77 @@ def _signed_charts(since):
     return charts
 
 
-def _event_counts(prefix):
-    """The COUNT(DISTINCT ...) annotations for each watched event and for any event, where
-    `prefix` is the path to the chart ("chart__" from a ProductUse, "" from a Chart)."""
-    chart, patient, events = f"{prefix}id" if prefix else "id", f"{prefix}patient", f"{prefix}adverse_events"
-    counts = {"sessions": Count(chart, distinct=True), "patients": Count(patient, distinct=True)}
-    for code in (*WATCHED_EVENTS, ANY_EVENT):
-        has = Q(**{f"{events}__isnull": False}) if code == ANY_EVENT else Q(**{f"{events}__type": code})
-        counts[f"{code}_sessions"] = Count(chart, distinct=True, filter=has)
-        counts[f"{code}_patients"] = Count(patient, distinct=True, filter=has)
-    return counts
+@dataclass(frozen=True)
+class _Charted:
+    """The period's signed charts: each chart's patient and the event codes recorded on it."""
+
+    patient: dict
+    events: dict
+
+    def row(self, label, detail, charts, members=()):
+        """A HarmRow for the sessions `charts`, patients counted distinct (a patient in two
+        pooled lots counts once)."""
+        rates = []
+        for code in (*WATCHED_EVENTS, ANY_EVENT):
+            had = [c for c in charts if (self.events.get(c) if code == ANY_EVENT else code in self.events.get(c, ()))]
+            patients = frozenset(self.patient[c] for c in had)
+            rates.append(Rate(len(had), len(charts), len(patients), patients))
+        patients = {self.patient[c] for c in charts}
+        return HarmRow(
+            label, detail, len(charts), len(patients), rates, members=list(members), charts=frozenset(charts)
+        )
 
 
-def _harm_row(label, detail, row):
-    rates = [
-        Rate(row[f"{code}_sessions"], row["sessions"], row[f"{code}_patients"]) for code in (*WATCHED_EVENTS, ANY_EVENT)
-    ]
-    return HarmRow(label, detail, row["sessions"], row["patients"], rates)
+def _pool(rows, charted, detail=""):
+    """Secondary suppression for rows that partition a larger whole (the lots of a product, the
+    products or the techniques of all sessions): a shown whole minus the shown rows would give a
+    hidden row away, so the hidden rows are pooled into one "Others" row, and while that pool has
+    fewer than SMALLEST_GROUP patients the smallest shown rows join it. Returns (shown rows,
+    the pooled row or None)."""
+    small = [row for row in rows if row.hidden]
+    if not small:
+        return list(rows), None
+    shown = sorted((row for row in rows if not row.hidden), key=lambda r: (r.patients, r.sessions, r.label))
+    pooled = list(small)
+
+    def patients():
+        return len({charted.patient[c] for row in pooled for c in row.charts})
+
+    while shown and patients() < SMALLEST_GROUP:
+        pooled.append(shown.pop(0))
+    if all(row.hidden for row in pooled):
+        label = _("Others (each fewer than %(n)s patients)") % {"n": SMALLEST_GROUP}
+    else:
+        label = _("Others (pooled so that no small group can be worked out)")
+    charts = frozenset().union(*(row.charts for row in pooled))
+    pool = charted.row(label, detail, charts, members=sorted(row.label for row in pooled))
+    kept = {id(row) for row in shown}
+    return [row for row in rows if id(row) in kept], pool
+
+
+def _withhold_complements(rows):
+    """Secondary suppression within each column: a whole (a product's row, or all sessions,
+    which the techniques add up to) minus the shown cells would give the hidden cells away, so
+    while the hidden cells of a column hold 1 to SMALLEST_GROUP - 1 patients between them, the
+    smallest shown cell with an event is hidden too."""
+    for column in range(len(rows[0].rates) if rows else 0):
+        while True:
+            hidden = [row.rates[column] for row in rows if row.rates[column].hidden]
+            if not is_small(len(frozenset().union(*(rate.patient_ids for rate in hidden)))):
+                break
+            shown = [row for row in rows if not row.rates[column].hidden and row.rates[column].patients]
+            if not shown:
+                break
+            row = min(shown, key=lambda r: (r.rates[column].patients, r.rates[column].sessions, r.label))
+            row.rates[column] = dataclasses.replace(row.rates[column], withheld=True)
+
+
+def _table(rows, charted, detail=""):
+    """Rows pooled and cells withheld so that no hidden figure can be worked out by subtraction."""
+    shown, pool = _pool(rows, charted, detail)
+    table = shown + ([pool] if pool else [])
+    _withhold_complements(table)
+    return table
 
 
 def harm_columns():
@@ -418,28 +492,60 @@ def harm_columns():
 
 
 def clinic_harms(since):
-    """{"products": [HarmRow], "lots": [...], "techniques": [...]}: three queries."""
+    """{"products": [HarmRow], "lots": [...], "techniques": [...]}: three queries (the charts,
+    the products used on them, their adverse events), counted here so that pooled rows count
+    each patient once.
+
+    The products and the techniques each partition the period's sessions, and a product's lots
+    partition its row: each table is pooled (_table). Lots are shown for the products shown on
+    their own; a product whose lots would all be pooled gets a note instead of a row that would
+    only repeat the product's."""
     charts = _signed_charts(since)
-    uses = ProductUse.objects.filter(chart__in=charts)
-    by_product = (
-        uses.values("lot__product_id", "lot__product__name", "lot__product__manufacturer")
-        .annotate(**_event_counts("chart__"))
-        .order_by("lot__product__name", "lot__product_id")
+    chart_rows = list(charts.values_list("id", "patient_id", "technique"))
+    uses = ProductUse.objects.filter(chart__in=charts).values_list(
+        "chart_id", "lot_id", "lot__lot_number", "lot__product_id", "lot__product__name", "lot__product__manufacturer"
     )
-    by_lot = (
-        uses.values("lot_id", "lot__lot_number", "lot__product__name")
-        .annotate(**_event_counts("chart__"))
-        .order_by("lot__product__name", "lot__lot_number", "lot_id")
-    )
-    by_technique = charts.values("technique").annotate(**_event_counts("")).order_by("technique")
-    techniques = dict(Technique.choices)
-    return {
-        "products": [
-            _harm_row(row["lot__product__name"], row["lot__product__manufacturer"], row) for row in by_product
-        ],
-        "lots": [_harm_row(row["lot__lot_number"], row["lot__product__name"], row) for row in by_lot],
-        "techniques": [_harm_row(techniques.get(row["technique"], row["technique"]), "", row) for row in by_technique],
+    events = {}
+    for chart_id, code in AdverseEvent.objects.filter(chart__in=charts).values_list("chart_id", "type_id"):
+        events.setdefault(chart_id, set()).add(code)
+    charted = _Charted({c: patient for c, patient, _t in chart_rows}, events)
+
+    products, lots = {}, {}  # product id -> (name, manufacturer, charts); lot id -> (product id, number, charts)
+    for chart_id, lot_id, number, product_id, name, manufacturer in uses:
+        products.setdefault(product_id, (name, manufacturer, set()))[2].add(chart_id)
+        lots.setdefault(lot_id, (product_id, number, set()))[2].add(chart_id)
+    product_rows = {
+        pid: charted.row(name, manufacturer, sorted(c))
+        for pid, (name, manufacturer, c) in sorted(products.items(), key=lambda item: (item[1][0], item[0]))
     }
+    product_table = _table(list(product_rows.values()), charted)
+
+    lot_table = []
+    for pid, product in product_rows.items():
+        if not any(product is row for row in product_table):
+            continue  # pooled with other products: its lots are not shown either
+        rows = [
+            charted.row(number, product.label, sorted(c))
+            for _lot, (owner, number, c) in sorted(lots.items(), key=lambda item: (item[1][1], item[0]))
+            if owner == pid
+        ]
+        shown, pool = _pool(rows, charted, product.label)
+        if not shown:
+            note = _("Lots not shown separately: too few patients to tell apart")
+            lot_table.append(HarmRow(_("All lots"), product.label, 0, 0, [], note=note))
+            continue
+        table = shown + ([pool] if pool else [])
+        _withhold_complements(table)
+        lot_table.extend(table)
+
+    techniques = dict(Technique.choices)
+    by_technique = {}
+    for chart_id, _patient, technique in chart_rows:
+        by_technique.setdefault(technique, []).append(chart_id)
+    technique_rows = [
+        charted.row(techniques.get(code, code), "", sorted(c)) for code, c in sorted(by_technique.items())
+    ]
+    return {"products": product_table, "lots": lot_table, "techniques": _table(technique_rows, charted)}
 
 
 def clinic_outcomes(period):

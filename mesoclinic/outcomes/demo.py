@@ -20,6 +20,7 @@ get their values only while they have none; the photos only while her session ha
 
 import datetime
 import io
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -45,13 +46,14 @@ from mesoclinic.treatment_sessions.models import (
     ChartArea,
     Lot,
     Measurement,
+    PhotoAlignment,
     PhotoKind,
     ProductUse,
     SessionSeries,
     SessionStatus,
     TreatmentSession,
 )
-from mesoclinic.treatment_sessions.photos.services import photos_upload
+from mesoclinic.treatment_sessions.photos.services import alignment_record, photos_upload
 from mesoclinic.treatment_sessions.scheduling import slots
 
 
@@ -433,16 +435,45 @@ def _photos(baseline_session, later_session, practitioner):
     """A baseline and a later face photo, stored through the photos service (metadata stripped,
     the consent checked): drawn, not of anyone. The later one is turned, scaled, shifted and a
     little brighter, as a second photo taken by hand is, so that aligning them can be tried."""
-    if baseline_session.photos.exists():
-        return
-    face = Term.objects.filter(kind="area", code="face").first()
-    area = face if face and baseline_session.plan.areas.filter(pk=face.pk).exists() else None
-    for session, kind, image in (
-        (baseline_session, PhotoKind.BEFORE, face_image()),
-        (later_session, PhotoKind.AFTER, face_image(rotate=4, scale=1.06, shift=(28, -18), brighter=1.08)),
-    ):
-        upload = SimpleUploadedFile("face.jpg", image, content_type="image/jpeg")
-        photos_upload(session=session, files=[upload], kind=kind, caption="Face, front", area=area, by=practitioner)
+    if not baseline_session.photos.exists():
+        face = Term.objects.filter(kind="area", code="face").first()
+        area = face if face and baseline_session.plan.areas.filter(pk=face.pk).exists() else None
+        for session, kind, image in (
+            (baseline_session, PhotoKind.BEFORE, face_image()),
+            (later_session, PhotoKind.AFTER, face_image(**LATER_FACE)),
+        ):
+            upload = SimpleUploadedFile("face.jpg", image, content_type="image/jpeg")
+            photos_upload(session=session, files=[upload], kind=kind, caption="Face, front", area=area, by=practitioner)
+    baseline, later = baseline_session.photos.first(), later_session.photos.first()
+    if baseline and later and not PhotoAlignment.objects.filter(baseline=baseline, later=later).exists():
+        # Lined up on the eyes and the nose, as a practitioner would click them, so that the
+        # progress report shows the aligned pair.
+        alignment_record(
+            baseline=baseline,
+            later=later,
+            baseline_points=face_landmarks(),
+            later_points=face_landmarks(**{k: v for k, v in LATER_FACE.items() if k != "brighter"}),
+            by=practitioner,
+        )
+
+
+# The later demo photo: turned, scaled, shifted and brighter, as a photo taken by hand a month on.
+LATER_FACE = {"rotate": 4, "scale": 1.06, "shift": (28, -18), "brighter": 1.08}
+
+
+def face_landmarks(*, rotate=0.0, scale=1.0, shift=(0, 0), size=(900, 1100)):
+    """The centres of the eyes and the tip of the nose on face_image(...) drawn with these
+    settings: the rotation about the centre (counter-clockwise on screen), then the shift, then
+    the scale about the centre, as face_image applies them."""
+    width, height = size
+    cx, cy = width // 2, height // 2
+    turn = math.radians(rotate)
+    points = []
+    for x, y in ((cx - 115, cy - 64), (cx + 115, cy - 64), (cx, cy + 95)):
+        dx, dy = x - cx, y - cy
+        rx, ry = dx * math.cos(turn) + dy * math.sin(turn), -dx * math.sin(turn) + dy * math.cos(turn)
+        points.append([round(cx + scale * (rx + shift[0]), 1), round(cy + scale * (ry + shift[1]), 1)])
+    return points
 
 
 def face_image(*, rotate=0.0, scale=1.0, shift=(0, 0), brighter=1.0, size=(900, 1100)) -> bytes:

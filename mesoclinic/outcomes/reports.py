@@ -98,7 +98,7 @@ def report_for(plan, language):
             measures.append(
                 ReportMeasure(
                     row=row,
-                    chart=render(row, language=language, sessions_planned=plan.sessions_planned)
+                    chart=render(row, language=language, sessions_planned=plan.sessions_planned, for_patient=True)
                     if row.points
                     else None,
                     label=bilingual.text(row.measure, "label", language),
@@ -143,9 +143,10 @@ def message_context(reminder):
     plan = Plan.objects.get(pk=reminder.details["plan"])
     sheet = latest_sheet(plan)
     base = settings.MESOCLINIC_BASE_URL.rstrip("/")
+    has_login = plan.patient.user_id is not None  # only then can they "sign in" to read it later
     if sheet is None:
-        return {"link": base + reverse("outcomes:mine"), "through_login": True}
-    return {"link": base + reverse("outcomes:link_report", args=[link_create(sheet)])}
+        return {"link": base + reverse("outcomes:mine"), "through_login": True, "has_login": has_login}
+    return {"link": base + reverse("outcomes:link_report", args=[link_create(sheet)]), "has_login": has_login}
 
 
 def message_preview(reminder):

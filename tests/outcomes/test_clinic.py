@@ -204,22 +204,145 @@ def test_adverse_event_rates_per_product_lot_and_technique(alice, room):
     assert ">4 of 22 sessions" not in page  # the bruising of two patients
 
 
-def test_zero_events_are_shown_and_a_small_product_is_hidden_whole(alice, room):
+def test_zero_events_are_shown_and_a_small_product_is_pooled_not_shown_alone(alice, room):
     plans = _two_session_courses(alice, room, SMALLEST_GROUP + 1)
     other = Product.objects.create(name="Rare Serum", manufacturer="Small Lab")
-    rare = Lot.objects.create(product=other, lot_number="RS-9", expires_on=clinic_today() + datetime.timedelta(days=90))
+    rare = _lot(other, "RS-9")
     ProductUse.objects.filter(chart__session__plan=plans[0]).update(lot=rare)
     Chart.objects.filter(session__plan=plans[0]).update(technique="mesogun")
     outcomes = clinic_outcomes(PERIOD_YEAR)
-    assert _harm(outcomes, "lots", "HB-1").patients == SMALLEST_GROUP
-    assert _harm(outcomes, "lots", "HB-1").rates[0].sessions == 0
-    assert not _harm(outcomes, "lots", "HB-1").rates[0].hidden
-    small = _harm(outcomes, "products", "Rare Serum")
-    assert (small.patients, small.hidden) == (1, True)
-    assert _harm(outcomes, "techniques", "Mesogun (automatic, controlled depth and dose)").hidden
+    # Rare Serum (1 patient) alone would be a pool of one: Hydra Boost (5) joins it, so the table
+    # is one pooled row and neither product's own figures (nor Hydra Boost's lots) are shown.
+    (pool,) = outcomes["harms"]["products"]
+    assert pool.members == ["Hydra Boost", "Rare Serum"] and (pool.sessions, pool.patients) == (12, 6)
+    assert pool.rates[0].sessions == 0 and not pool.rates[0].hidden
+    assert outcomes["harms"]["lots"] == []
+    (techniques,) = outcomes["harms"]["techniques"]
+    assert techniques.pooled and techniques.patients == SMALLEST_GROUP + 1
     page = _client(alice).get(URL).content.decode()
-    assert "0 of 10 sessions" in page  # HB-1: five patients, no event
-    assert "RS-9" in page and "0 of 2 sessions" not in page  # Rare Serum's lot: one patient
+    assert "0 of 12 sessions" in page  # no one had bruising: zero is shown
+    assert "Rare Serum" in page and "0 of 10 sessions" not in page and "0 of 2 sessions" not in page
+
+
+# --- Secondary suppression: no hidden row or cell can be worked out by subtraction -----------------
+
+
+def _lot(product, number):
+    return Lot.objects.create(
+        product=product, lot_number=number, expires_on=clinic_today() + datetime.timedelta(days=90)
+    )
+
+
+def _hydraglow(alice, room, lots, technique_of=None):
+    """One product, HydraGlow, and courses on its lots: `lots` is [(lot number, patients,
+    events)]; each course is two signed sessions with those events on each."""
+    product = Product.objects.create(name="HydraGlow", manufacturer="Glow Lab")
+    for number, patients, events in lots:
+        lot = _lot(product, number)
+        for plan in _two_session_courses(alice, room, patients, events=events):
+            ProductUse.objects.filter(chart__session__plan=plan).update(lot=lot)
+            if technique_of and number in technique_of:
+                Chart.objects.filter(session__plan=plan).update(technique=technique_of[number])
+    return product
+
+
+def _shown_numbers(row):
+    """What the page shows of a row: sessions, patients, and each rate's event sessions, or None
+    where it says "fewer than 5 patients"."""
+    if row.note or row.hidden:
+        return None
+    return (row.sessions, row.patients, *[None if rate.hidden else rate.sessions for rate in row.rates])
+
+
+def _minus(whole, parts):
+    if whole is None or any(part is None for part in parts):
+        return None
+    return tuple(
+        None if w is None or any(p[i] is None for p in parts) else w - sum(p[i] for p in parts)
+        for i, w in enumerate(whole)
+    )
+
+
+def test_the_field_tests_single_lot_patient_cannot_be_worked_out(alice, room):
+    # The field test: HG-2611 used by 6 patients (each with bruising), HG-2702 by one patient with
+    # bruising; the product row minus the shown lot gave that patient's sessions and bruising away.
+    _hydraglow(alice, room, [("HG-2611", 6, ("bruising",)), ("HG-2702", 1, ("bruising",))], {"HG-2702": "mesogun"})
+    outcomes = clinic_outcomes(PERIOD_YEAR)
+    harms = outcomes["harms"]
+    single = (2, 1, 2, 0, 0, 2)  # the one patient: 2 sessions, 1 patient, 2 bruised, 0, 0, 2 any
+    (product,) = harms["products"]
+    assert (product.label, product.sessions, product.patients) == ("HydraGlow", 14, 7)
+    # Both lots pooled: no lot row at all, a note instead of a pooled row equal to the product's.
+    (lots,) = harms["lots"]
+    assert lots.note.startswith("Lots not shown separately") and _shown_numbers(lots) is None
+    shown_lots = [_shown_numbers(row) for row in harms["lots"] if _shown_numbers(row)]
+    assert _minus(_shown_numbers(product), shown_lots) != single
+    # The techniques: mesogun (1 patient) pooled with nappage: one pooled row, the whole clinic.
+    techniques = harms["techniques"]
+    assert [row.pooled for row in techniques] == [True] and techniques[0].patients == 7
+    technique_sums = [_shown_numbers(row) for row in techniques]
+    assert _minus(_shown_numbers(product), technique_sums) != single
+    for rows in (harms["products"], techniques):
+        for row in rows:
+            assert _shown_numbers(row) != single
+    page = _client(alice).get(URL).content.decode()
+    assert "Lots not shown separately: too few patients to tell apart" in page
+    assert "Others (pooled so that no small group can be worked out)" in page
+    assert "2 of 2 sessions" not in page and ">2 sessions" not in page
+
+
+def test_small_lots_are_pooled_and_a_patient_in_two_of_them_counts_once(alice, room):
+    _hydraglow(alice, room, [("HG-1", 6, ()), ("HG-2", 3, ()), ("HG-3", 1, ())])
+    # One of HG-2's patients also had a course with HG-3: pooled, they count once.
+    twice = ProductUse.objects.filter(lot__lot_number="HG-2").first().chart.patient
+    (plan,) = _two_session_courses(alice, room, 1)
+    plan.sessions.update(patient=twice)
+    Chart.objects.filter(session__plan=plan).update(patient=twice)
+    ProductUse.objects.filter(chart__session__plan=plan).update(lot=Lot.objects.get(lot_number="HG-3"))
+    outcomes = clinic_outcomes(PERIOD_YEAR)
+    lots = outcomes["harms"]["lots"]
+    # HG-2 and HG-3 alone: 4 distinct patients (not 5): too few, so HG-1 joins the pool.
+    assert [row.label for row in lots] == ["All lots"] and lots[0].note
+    # With a fourth lot the small ones have enough patients between them to be pooled alone.
+    _hydraglow_lot = Lot.objects.create(
+        product=Product.objects.get(name="HydraGlow"), lot_number="HG-4", expires_on=clinic_today()
+    )
+    for extra in _two_session_courses(alice, room, 1):
+        ProductUse.objects.filter(chart__session__plan=extra).update(lot=_hydraglow_lot)
+    lots = clinic_outcomes(PERIOD_YEAR)["harms"]["lots"]
+    shown, pool = lots
+    assert shown.label == "HG-1" and (shown.sessions, shown.patients) == (12, 6)
+    assert pool.label == "Others (each fewer than 5 patients)" and pool.members == ["HG-2", "HG-3", "HG-4"]
+    # HG-2: 3 courses, HG-3: 2 (one of them HG-2's patient's), HG-4: 1; two sessions each.
+    assert (pool.sessions, pool.patients) == (2 * (3 + 2 + 1), 3 + 1 + 1)
+    product = _harm(clinic_outcomes(PERIOD_YEAR), "products", "HydraGlow")
+    assert product.sessions - shown.sessions == pool.sessions  # the remainder is the pool, not one lot
+
+
+def test_every_row_large_enough_is_shown_on_its_own(alice, room):
+    _hydraglow(alice, room, [("HG-1", SMALLEST_GROUP, ()), ("HG-2", SMALLEST_GROUP, ())], {"HG-2": "mesogun"})
+    harms = clinic_outcomes(PERIOD_YEAR)["harms"]
+    assert [(row.label, row.patients, row.pooled) for row in harms["lots"]] == [("HG-1", 5, False), ("HG-2", 5, False)]
+    assert [row.pooled for row in harms["techniques"]] == [False, False]
+    assert [row.label for row in harms["products"]] == ["HydraGlow"]
+    page = _client(alice).get(URL).content.decode()
+    assert "Others (" not in page and "Lots not shown separately" not in page
+
+
+def test_a_cell_that_would_give_a_hidden_cell_away_is_hidden_too(alice, room):
+    # HG-1: 5 patients, all bruised; HG-2: 6 patients, one bruised (hidden). Product: 6 bruised,
+    # shown; had HG-1's 5 been shown, 6 - 5 would be HG-2's one patient.
+    product = _hydraglow(alice, room, [("HG-1", 5, ("bruising",)), ("HG-2", 5, ())])
+    (plan,) = _two_session_courses(alice, room, 1, events=("bruising",))
+    ProductUse.objects.filter(chart__session__plan=plan).update(lot=Lot.objects.get(product=product, lot_number="HG-2"))
+    harms = clinic_outcomes(PERIOD_YEAR)["harms"]
+    product_row = _harm({"harms": harms}, "products", "HydraGlow")
+    assert product_row.rates[0].patients == 6 and not product_row.rates[0].hidden
+    one, two = harms["lots"]
+    assert two.rates[0].patients == 1 and two.rates[0].hidden
+    assert one.rates[0].patients == 5 and one.rates[0].hidden  # withheld: the complement
+    assert not one.rates[1].hidden  # nodules: no one, zero shown
+    assert _minus(_shown_numbers(product_row), [_shown_numbers(one)])[2] is None
 
 
 # --- The period, the page, who sees it -------------------------------------------------------------

@@ -77,7 +77,9 @@ def test_the_plan_page_in_turkish(alice_client, alice, room):
     page = alice_client.get(plan.get_absolute_url()).content.decode()
     assert 'lang="tr"' in page
     assert "Cilt elastikiyeti" in page and "Kırışıklık derinliği" in page
-    assert "<td>0,50 R2</td>" in page and 'alt="Cilt elastikiyeti: 1. seansta 0,40 R2, 2. seansta 0,45 R2 (+%12,5)' in page
+    assert (
+        "<td>0,50 R2</td>" in page and 'alt="Cilt elastikiyeti: 1. seansta 0,40 R2, 2. seansta 0,45 R2 (+%12,5)' in page
+    )
     # The documents' findings in Turkish, from the knowledge base's own Turkish.
     assert "altı yüz seansı kırışıklık derinliğini %18 azalttı." in page
     assert "kırışıklıklarda iyileşme bulmadı" in page

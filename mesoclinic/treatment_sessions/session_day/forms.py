@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import formats
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.core.forms import add_form_errors
@@ -304,6 +304,75 @@ class MeasureField(forms.DecimalField):
         if value is not None and not self.measure.minimum <= value <= self.measure.maximum:
             raise ValidationError(self.range_text, code="range")
 
+    def run_validators(self, value):
+        """Too many decimals said in the clinic's words ("Enter a whole number." for a GAIS of
+        2,5), not Django's "Ensure that there are no more than 0 decimal places."."""
+        try:
+            super().run_validators(value)
+        except ValidationError as error:
+            if {e.code for e in error.error_list} & {"max_decimal_places", "max_digits", "max_whole_digits"}:
+                raise ValidationError(self.decimals_text, code="decimals") from error
+            raise
+
+    @property
+    def decimals_text(self):
+        """How many decimals the measure takes, with an example in the reader's number format
+        (0,4 for a Turkish reader, who types the decimal comma)."""
+        places = self.measure.decimals
+        if not places:
+            return gettext("Enter a whole number.")
+        return ngettext(
+            "Enter a number with at most one decimal, e.g. %(example)s.",
+            "Enter a number with at most %(count)d decimals, e.g. %(example)s.",
+            places,
+        ) % {"count": places, "example": formats.localize(Decimal("0.456789"[: 2 + places]))}
+
+    def value_text(self, value):
+        """A value as the practitioner reads it beside the field: "148 µm", "7/10", "3" (GAIS 1-5)."""
+        number = formats.localize(value.quantize(Decimal(1).scaleb(-self.measure.decimals)))
+        if self.unit.startswith("/"):
+            return f"{number}{self.unit}"
+        return number if not self.unit or SCALE_UNIT.fullmatch(self.unit) else f"{number} {self.unit}"
+
+    def implausible(self, value, last):
+        """Why `value` is most likely a typing slip next to the `last` value recorded in this
+        plan (1480 µm after 148 µm), or None: 3 times it or more, a third of it or less; after a
+        0, more than half the measure's range away. The practitioner can keep it by ticking."""
+        if value is None or last is None:
+            return None
+        params = {"value": self.value_text(value), "last": self.value_text(last)}
+        if last == 0 and value * 2 <= self.measure.maximum - self.measure.minimum:
+            return None  # after a 0 no ratio says anything: half the range away is the slip
+        if last == 0 or value == 0:
+            return (
+                gettext(
+                    "%(value)s is far from the last value (%(last)s): check it, or tick “The value is right” to keep it."
+                )
+                % params
+            )
+        if last < 3 * value and value < 3 * last:
+            return None
+        params["times"] = formats.localize(_times(value / last if value > last else last / value))
+        if value > last:
+            return (
+                gettext(
+                    "%(value)s is %(times)s times the last value (%(last)s): check it, or tick “The value is right” to keep it."
+                )
+                % params
+            )
+        return (
+            gettext(
+                "%(value)s is %(times)s times lower than the last value (%(last)s): check it, or tick “The value is right” to keep it."
+            )
+            % params
+        )
+
+
+def _times(ratio):
+    """A ratio as said: 10, not 10.0; 3.4 to one decimal."""
+    rounded = ratio.quantize(Decimal("0.1"))
+    return rounded.quantize(Decimal(1)) if rounded == rounded.to_integral_value() else rounded
+
 
 class CommaDecimalField(forms.DecimalField):
     """A decimal field that takes the decimal comma too (decimal_comma)."""
@@ -322,8 +391,13 @@ class MeasurementsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.measures = list(measures)
         self.earlier = earlier or {}
+        self.implausible = set()  # codes of the measures whose value is far from the last one
         for measure in self.measures:
             self.fields[f"m_{measure.code}"] = MeasureField(measure)
+            if measure.code in self.earlier:
+                self.fields[f"m_{measure.code}_confirmed"] = forms.BooleanField(
+                    label=_("The value is right"), required=False
+                )
         initial = self.initial or {}
         self.other_suffixes = [""] + [
             f"_{n}" for n in range(1, 1 + sum(1 for key in initial if key.startswith("other_kind_")))
@@ -347,8 +421,17 @@ class MeasurementsForm(forms.Form):
         return bool(self.measures) and not self.earlier
 
     def rows(self):
-        """(measure, its bound field, Earlier or None) in the protocol's order."""
-        return [(measure, self[f"m_{measure.code}"], self.earlier.get(measure.code)) for measure in self.measures]
+        """(measure, its bound field, Earlier or None, its "The value is right" tick or None) in
+        the protocol's order. The tick is shown only once a value far from the last was typed."""
+        return [
+            (
+                measure,
+                self[f"m_{measure.code}"],
+                self.earlier.get(measure.code),
+                self[f"m_{measure.code}_confirmed"] if measure.code in self.implausible else None,
+            )
+            for measure in self.measures
+        ]
 
     def other_rows(self):
         return [
@@ -361,7 +444,25 @@ class MeasurementsForm(forms.Form):
         for suffix in self.other_suffixes:
             if data.get(f"other_value{suffix}") is not None and not data.get(f"other_kind{suffix}"):
                 self.add_error(f"other_kind{suffix}", gettext("Say what was measured."))
+        self.check_plausible(data)
         return data
+
+    def check_plausible(self, data):
+        """A value 3 times the last one of this plan, or a third of it, is refused once (a
+        slipped digit: 1480 µm after 148 µm is in the range, and would read +825%); ticking "The
+        value is right" keeps it. The tick stays shown while the value is far, ticked or not."""
+        for measure in self.measures:
+            name = f"m_{measure.code}"
+            earlier = self.earlier.get(measure.code)
+            if earlier is None or data.get(name) is None:
+                continue
+            problem = self.fields[name].implausible(data[name], earlier.previous)
+            if problem is None:
+                continue
+            self.implausible.add(measure.code)
+            self.fields[f"{name}_confirmed"].help_text = problem  # why the tick is there, once ticked
+            if not data.get(f"{name}_confirmed"):
+                self.add_error(name, ValidationError(problem, code="implausible"))
 
     def measurements(self):
         """[(measure or None, what was measured, value, unit)]: the measures filled in, then the

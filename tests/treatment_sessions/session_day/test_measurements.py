@@ -125,7 +125,8 @@ def test_later_sessions_show_the_baseline_and_the_last_value(alice_client, fourt
     assert "<strong>180</strong>" in wrinkle and "<strong>171</strong>" in wrinkle  # its own decimals
     assert "these values are the baseline" not in html
     satisfaction = html[html.index('name="m_satisfaction"') :]
-    assert "Not measured before in this plan" in satisfaction[:1500]
+    # Not "not measured before": the patient may have scored it through their aftercare link.
+    assert "Not on an earlier chart of this plan" in satisfaction[:1500]
 
 
 def test_the_earlier_values_are_one_query_however_many_sessions(clinic, alice, room, django_assert_num_queries):
@@ -236,10 +237,11 @@ def test_minus_zero_is_zero(alice_client, fourth_session):
     assert value == 0 and not value.is_signed()
 
 
-def test_the_limits_themselves_are_taken(alice_client, fourth_session):
-    response = alice_client.post(chart_url(fourth_session), post_data(m_skin_elasticity="1", m_wrinkle_depth="10"))
+def test_the_limits_themselves_are_taken(alice_client, first_session):
+    # At the first session: nothing earlier to be far from (10 µm after 171 µm is asked about).
+    response = alice_client.post(chart_url(first_session), post_data(m_skin_elasticity="1", m_wrinkle_depth="10"))
     assert response.status_code == 302
-    values = dict(Measurement.objects.filter(chart__session=fourth_session).values_list("measure_id", "value"))
+    values = dict(Measurement.objects.filter(chart__session=first_session).values_list("measure_id", "value"))
     assert values == {"skin_elasticity": Decimal("1.00"), "wrinkle_depth": Decimal("10")}
 
 
@@ -298,3 +300,116 @@ def test_a_measure_typed_on_an_unsigned_earlier_draft_does_not_count(clinic, ali
     )
     later = session_at(plan, alice, room, earlier.starts_at + datetime.timedelta(hours=3))
     assert earlier_measurements(later) == {}  # a draft is not what happened
+
+
+# --- A typing slip inside the range ---------------------------------------------------------------
+
+
+@pytest.fixture
+def wrinkles_148(clinic, alice, room):
+    """Session 3 of a plan whose signed sessions measured wrinkle depth 160 then 148 µm."""
+    plan, _sessions = measured_course(
+        alice, room, PatientFactory(), "skin_rejuvenation", [{"wrinkle_depth": "160"}, {"wrinkle_depth": "148"}]
+    )
+    return today_for(plan, alice, room)
+
+
+def test_ten_times_the_last_value_is_refused_once_then_kept_with_the_tick(alice_client, wrinkles_148):
+    response = alice_client.post(chart_url(wrinkles_148), post_data(m_wrinkle_depth="1480", m_skin_elasticity="0.5"))
+    assert response.status_code == 200
+    assert not Chart.objects.filter(session=wrinkles_148).exists()
+    [message] = response.context["measurements"].errors["m_wrinkle_depth"]
+    assert message == (
+        "1480 µm is 10 times the last value (148 µm): check it, or tick “The value is right” to keep it."
+    )
+    html = response.content.decode()
+    field = html[html.index('for="id_m_wrinkle_depth"') :]
+    assert 'value="1480"' in field[:1500] and 'name="m_wrinkle_depth_confirmed"' in field[:2500]
+    assert 'name="m_skin_elasticity" id="id_m_skin_elasticity" value="0.5"' in html  # the rest kept
+    assert 'name="m_skin_elasticity_confirmed"' not in html  # the tick only where the value is far
+    kept = alice_client.post(chart_url(wrinkles_148), post_data(m_wrinkle_depth="1480", m_wrinkle_depth_confirmed="on"))
+    assert kept.status_code == 302
+    assert Measurement.objects.get(chart__session=wrinkles_148).value == Decimal("1480")
+
+
+@pytest.mark.parametrize(
+    ("typed", "refused"), [("444", True), ("443", False), ("50", False), ("49", True), ("51", False), ("150", False)]
+)
+def test_a_third_or_three_times_the_last_value_is_asked_about(alice_client, wrinkles_148, typed, refused):
+    response = alice_client.post(chart_url(wrinkles_148), post_data(m_wrinkle_depth=typed))
+    assert (response.status_code == 200) is refused
+    if refused:
+        [message] = response.context["measurements"].errors["m_wrinkle_depth"]
+        assert "(148 µm)" in message and "The value is right" in message
+
+
+def test_after_a_zero_more_than_half_the_range_away_is_asked_about(alice_client, clinic, alice, room):
+    plan, _ = measured_course(alice, room, PatientFactory(), "skin_rejuvenation", [{"satisfaction": "0"}])
+    session = today_for(plan, alice, room)
+    assert alice_client.post(chart_url(session), post_data(m_satisfaction="5")).status_code == 302
+    Measurement.objects.filter(chart__session=session).delete()
+    Chart.objects.filter(session=session).delete()
+    response = alice_client.post(chart_url(session), post_data(m_satisfaction="6"))
+    assert response.status_code == 200
+    assert response.context["measurements"].errors["m_satisfaction"] == [
+        "6/10 is far from the last value (0/10): check it, or tick “The value is right” to keep it."
+    ]
+
+
+def test_the_tick_stays_shown_and_ticked_when_another_field_is_wrong(alice_client, wrinkles_148):
+    response = alice_client.post(
+        chart_url(wrinkles_148),
+        post_data(m_wrinkle_depth="1480", m_wrinkle_depth_confirmed="on", m_skin_elasticity="9"),
+    )
+    assert response.status_code == 200
+    errors = response.context["measurements"].errors
+    assert "m_wrinkle_depth" not in errors and "m_skin_elasticity" in errors
+    html = response.content.decode()
+    tick = html[html.index('name="m_wrinkle_depth_confirmed"') :][:200]
+    assert "checked" in tick
+
+
+# --- The summary at the top ----------------------------------------------------------------------
+
+
+def test_the_summary_at_the_top_lists_each_problem_linked_to_its_field(alice_client, wrinkles_148):
+    response = alice_client.post(chart_url(wrinkles_148), post_data(m_wrinkle_depth="1480", duration_minutes="0"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    summary = html[html.index('id="chart-problems"') : html.index('id="c-how"')]
+    assert '<div class="alert alert-danger" role="alert" tabindex="-1" id="chart-problems" autofocus>' in html
+    assert '<a href="#id_m_wrinkle_depth">Wrinkle depth: 1480 µm is 10 times the last value (148 µm)' in summary
+    assert '<a href="#id_duration_minutes">Duration (minutes): ' in summary  # the other chart forms' too
+    assert html.index('id="chart-problems"') < html.index('id="c-m"')
+
+
+def test_no_summary_when_nothing_is_wrong(alice_client, wrinkles_148):
+    assert 'id="chart-problems"' not in alice_client.get(chart_url(wrinkles_148)).content.decode()
+
+
+# --- Too many decimals, in the clinic's words -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "gais", "depth", "whole", "one_decimal"),
+    [
+        ("en", "2.5", "0.42", "Enter a whole number.", "Enter a number with at most one decimal, e.g. 0.4."),
+        ("tr", "2,5", "0,42", "Tam bir sayı girin.", "En fazla bir ondalık basamaklı bir sayı girin, ör. 0,4."),
+    ],
+)
+def test_too_many_decimals_are_said_in_the_clinics_words(clinic, language, gais, depth, whole, one_decimal):
+    measures = [OutcomeMeasure.objects.get(code="gais"), OutcomeMeasure.objects.get(code="skin_irregularity")]
+    assert [m.decimals for m in measures] == [0, 1]
+    with translation.override(language):
+        form = MeasurementsForm({"m_gais": gais, "m_skin_irregularity": depth}, measures=measures)
+        assert not form.is_valid()
+        assert form.errors["m_gais"] == [whole]
+        assert form.errors["m_skin_irregularity"] == [one_decimal]
+
+
+def test_the_decimals_message_is_beside_the_field_on_the_page(alice_client, fourth_session):
+    response = alice_client.post(chart_url(fourth_session), post_data(m_skin_elasticity="0.455"))
+    assert response.status_code == 200
+    assert response.context["measurements"].errors["m_skin_elasticity"] == [
+        "Enter a number with at most 2 decimals, e.g. 0.45."
+    ]
