@@ -250,5 +250,11 @@ def comparison(photos, *, area=None, baseline=None, later=None) -> Comparison:
     default_baseline, default_later = _default_pair(choice.photos)
     baseline = baseline if baseline in choice.photos else default_baseline
     later = later if later in choice.photos else default_later
+    if baseline == later and default_baseline != default_later:
+        # The same photo twice: compare it with the area's other end instead.
+        later = default_later if baseline != default_later else default_baseline
+    if baseline is not None and later is not None and choice.photos.index(baseline) > choice.photos.index(later):
+        # The baseline is the earlier photo, whichever way round they were chosen.
+        baseline, later = later, baseline
     found = latest_alignment(baseline, later) if baseline != later else None
     return Comparison(areas=areas, area=choice, baseline=baseline, later=later, alignment=found)

@@ -271,6 +271,20 @@ def test_the_area_picks_the_photos(alice_client, plan, alice):
     assert "Only one photo of this area" in page and "Area not recorded (1)" in page
 
 
+def test_the_earlier_photo_is_the_baseline_whichever_way_they_are_chosen(alice_client, plan, alice):
+    first, second = photo(plan, alice, 1), photo(plan, alice, 2, kind="after")
+    url = reverse("photos:compare", args=[plan.patient_id])
+    pair = alice_client.get(url, {"baseline": second.pk, "later": first.pk}).context["pair"]
+    assert (pair.baseline, pair.later) == (first, second)
+    # The same photo chosen twice, in an area with two: compared with the other one.
+    pair = alice_client.get(url, {"baseline": second.pk, "later": second.pk}).context["pair"]
+    assert (pair.baseline, pair.later) == (first, second)
+    assert (
+        "Only one photo of this area"
+        not in alice_client.get(url, {"baseline": first.pk, "later": first.pk}).content.decode()
+    )
+
+
 @pytest.mark.parametrize("count", [2, 12])
 def test_the_compare_page_has_constant_queries(alice_client, plan, alice, django_assert_num_queries, count):
     photos = [photo(plan, alice, 1 + n % 2, kind="before" if n == 0 else "after") for n in range(count)]

@@ -390,14 +390,15 @@ def test_compare_defaults_to_first_before_and_last_after(alice_client, two_photo
 def test_compare_chosen_photos(alice_client, two_photos, session):
     first, last = two_photos
     url = reverse("photos:compare", args=[session.patient_id])
+    # Chosen the wrong way round: the earlier photo is still the baseline, and the trail says so.
     response = alice_client.get(url, {"baseline": last.pk, "later": first.pk})
-    assert (response.context["pair"].baseline, response.context["pair"].later) == (last, first)
+    assert (response.context["pair"].baseline, response.context["pair"].later) == (first, last)
     entry = AuditEntry.objects.filter(patient_id=session.patient_id).latest("id")
     assert entry.additional_data["page"] == "photo comparison"
-    assert (entry.additional_data["baseline"], entry.additional_data["later"]) == (last.pk, first.pk)
+    assert (entry.additional_data["baseline"], entry.additional_data["later"]) == (first.pk, last.pk)
     # The addresses of the page before (?left= & ?right=) still open the same pair.
-    response = alice_client.get(url, {"left": last.pk, "right": first.pk})
-    assert (response.context["pair"].baseline, response.context["pair"].later) == (last, first)
+    response = alice_client.get(url, {"left": first.pk, "right": last.pk})
+    assert (response.context["pair"].baseline, response.context["pair"].later) == (first, last)
 
 
 def test_compare_refuses_another_patients_photo(alice_client, two_photos, session, alice, room):
