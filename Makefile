@@ -105,7 +105,9 @@ bench: install
 	@command -v wrk >/dev/null 2>&1 || { \
 		echo "Installing Debian's wrk for the load benchmark..."; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
-	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) tests/benchmarks/run.py
+	@# The first run seeds ten years of a clinic chain here, and a tenth of it in $(BENCH_DATABASE_URL)_tenth
+	@# (minutes: README, Benchmarks). BENCH_ONLY=scale compares only the two; BENCH_ONLY=patients runs one.
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_DEBUG=0 $(PY) tests/benchmarks/run.py $(BENCH_ONLY)
 
 ci:
 	.ci/run

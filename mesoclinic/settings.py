@@ -156,6 +156,10 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=envint("DATABASE_CONN_MAX_AGE", 600),
         conn_health_checks=True,
+        # Behind a pooler in transaction mode (PgBouncer, README "Growth beyond one machine") a
+        # connection's server changes between transactions, so a cursor that outlives its
+        # transaction (a server-side cursor, for .iterator()) would be lost: turn them off.
+        disable_server_side_cursors=envbool("DATABASE_TRANSACTION_POOLING", False),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -349,6 +353,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-reminders": {"task": "reminders.sweep", "schedule": 60.0},
     "sweep-aftercare-sheets": {"task": "aftercare.sweep_missing_sheets", "schedule": 300.0},
     "purge-expired-sessions": {"task": "core.purge_expired_sessions", "schedule": 6 * 60 * 60},
+    # Next year's audit partition, long before it is needed (core/audit_partitions.py); idempotent.
+    # The clinic outcomes page's figures, counted ahead for a large clinic (outcomes/tasks.py).
+    "count-clinic-outcomes": {"task": "outcomes.count_clinic_outcomes", "schedule": 60 * 60},
+    "ensure-audit-partitions": {"task": "core.ensure_audit_partitions", "schedule": 24 * 60 * 60},
 }
 
 # The clinical knowledge base, drawn from the source documents (load_knowledge loads it).

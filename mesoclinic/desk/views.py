@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_noop, ngettext
 
+from mesoclinic.core import params
 from mesoclinic.core.audit import client_ip, record_view
 from mesoclinic.core.models import Role
 from mesoclinic.core.permissions import STAFF, allow, load_or_404
@@ -20,13 +21,25 @@ def patient_record(request, pk):
     """The patient's page: the practitioner's whole record, or the clinic admin's share of it."""
     patient = load_or_404(request, Patient.objects.select_related("merged_into", "archived_by"), pk=pk)
     changes = contact_changes(patient)
+    # The recent history by default; "Show the whole history" asks for all of it.
+    whole = params.choice(request, "history", ("all",)) == "all"
     if request.user.is_practitioner:
         record_view(request, patient, gettext_noop("patient record"))
-        context = {"patient": patient, "contact_changes": changes, "clinical": True, **practitioner_record(patient)}
+        context = {
+            "patient": patient,
+            "contact_changes": changes,
+            "clinical": True,
+            **practitioner_record(patient, whole),
+        }
         template = "desk/patient.html"
     else:
         record_view(request, patient, gettext_noop("contact details and appointments"))
-        context = {"patient": patient, "contact_changes": changes, "clinical": False, **scheduler_record(patient)}
+        context = {
+            "patient": patient,
+            "contact_changes": changes,
+            "clinical": False,
+            **scheduler_record(patient, whole),
+        }
         template = "desk/patient_scheduler.html"
     # "Send questionnaire": the one refused a moment ago, with what was typed and why, or a fresh one.
     open_one = context["questionnaires"].open

@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from mesoclinic.core.selectors import clinic_today, clinic_zone
-from mesoclinic.outcomes.models import PatientScore
+from mesoclinic.outcomes.models import ClinicOutcomes, PatientScore
 from mesoclinic.outcomes.progress import ONE_DECIMAL, change_percent, is_better
 from mesoclinic.plans.models import Finding, OutcomeMeasure, Plan, Protocol, ReportedOutcome, Technique
 from mesoclinic.treatment_sessions.models import (
@@ -213,6 +214,54 @@ class Effect:
 
 
 @dataclass
+class StoredEffect(Effect):
+    """An Effect read back from the clinic's kept figures (ClinicOutcomes): its counts, mean and
+    median as computed, not each course's value."""
+
+    stored: dict = field(default_factory=dict)
+
+    @property
+    def courses(self):
+        return self.stored["courses"]
+
+    @property
+    def patients(self):
+        return self.stored["patients"]
+
+    @property
+    def has_data(self):
+        return bool(self.courses)
+
+    @property
+    def mean(self):
+        return _decimal_text(self.stored["mean"])
+
+    @property
+    def median(self):
+        return _decimal_text(self.stored["median"])
+
+    @property
+    def share_hidden(self):
+        return self.hidden or is_small(self.stored["meeting_patients"])
+
+
+def _decimal_text(text):
+    return None if text is None else Decimal(text)
+
+
+def _effect_facts(effect):
+    return {
+        "courses": effect.courses,
+        "patients": effect.patients,
+        "mean": None if effect.mean is None else str(effect.mean),
+        "median": None if effect.median is None else str(effect.median),
+        "meeting_courses": effect.meeting_courses,
+        "meeting_patients": len(effect.meeting),
+        "better_courses": effect.better_courses,
+    }
+
+
+@dataclass
 class ProtocolEffects:
     protocol: Protocol
     effects: list
@@ -298,9 +347,10 @@ def _course_rows(since, counts):
         return cursor.fetchall()
 
 
-def clinic_effects(since):
-    """[ProtocolEffects] for the protocols with measured courses in the period (the endpoint
-    session on or after `since`), each with a row per measure and session count. Four queries."""
+def _effects_frame():
+    """The protocols, and an Effect for each protocol, measure and session count the documents
+    read them at (with the documents' figures), still without the clinic's courses. Three
+    queries."""
     protocols = list(Protocol.objects.select_related("indication").prefetch_related("measures").order_by("title"))
     reported = {}
     for row in ReportedOutcome.objects.order_by("code"):
@@ -316,6 +366,26 @@ def clinic_effects(since):
                     figures=[DocumentFinding(r) for r in rows if r.finding != Finding.NO_BENEFIT and r.sessions == key],
                     caveats=[DocumentFinding(r) for r in rows if r.finding == Finding.NO_BENEFIT],
                 )
+    return protocols, effects
+
+
+def _protocol_groups(protocols, effects, courses, patients):
+    """[ProtocolEffects], one per protocol, with its courses and patients counted."""
+    result = []
+    for protocol in protocols:
+        rows = [
+            effect
+            for (code, _m, _k), effect in effects.items()
+            if code == protocol.code and (effect.has_data or effect.figures or effect.caveats)
+        ]
+        result.append(ProtocolEffects(protocol, rows, courses.get(protocol.code, 0), patients.get(protocol.code, 0)))
+    return result
+
+
+def clinic_effects(since):
+    """[ProtocolEffects] for the protocols with measured courses in the period (the endpoint
+    session on or after `since`), each with a row per measure and session count. Four queries."""
+    protocols, effects = _effects_frame()
     counts = sorted({key for (_p, _m, key) in effects if key is not LATEST})
     courses = {}  # protocol code -> plan ids counted
     patients = {}  # protocol code -> patient ids counted
@@ -340,17 +410,12 @@ def clinic_effects(since):
             effect.patient_ids.add(patient_id)
             courses.setdefault(protocol_id, set()).add(plan_id)
             patients.setdefault(protocol_id, set()).add(patient_id)
-    result = []
-    for protocol in protocols:
-        rows = [
-            effect
-            for (code, _m, _k), effect in effects.items()
-            if code == protocol.code and (effect.has_data or effect.figures or effect.caveats)
-        ]
-        result.append(
-            ProtocolEffects(protocol, rows, len(courses.get(protocol.code, ())), len(patients.get(protocol.code, ())))
-        )
-    return result
+    return _protocol_groups(
+        protocols,
+        effects,
+        {code: len(plans) for code, plans in courses.items()},
+        {code: len(ids) for code, ids in patients.items()},
+    )
 
 
 # --- What harms ------------------------------------------------------------------------------
@@ -379,6 +444,33 @@ class Rate:
         return percent_text(self.percent)
 
 
+ROW_NAMED, ROW_TECHNIQUE, ROW_POOLED_SMALL, ROW_POOLED, ROW_LOTS_HIDDEN = (
+    "named",
+    "technique",
+    "pooled-small",
+    "pooled",
+    "lots-hidden",
+)
+
+
+def row_label(kind, text):
+    """A harm row's label in the reader's language: `text` is a product's or lot's name, or a
+    technique's code; a pooled row and a product's hidden lots are worded here."""
+    if kind == ROW_TECHNIQUE:
+        return dict(Technique.choices).get(text, text)
+    if kind == ROW_POOLED_SMALL:
+        return _("Others (each fewer than %(n)s patients)") % {"n": SMALLEST_GROUP}
+    if kind == ROW_POOLED:
+        return _("Others (pooled so that no small group can be worked out)")
+    if kind == ROW_LOTS_HIDDEN:
+        return _("All lots")
+    return text
+
+
+def lots_hidden_note():
+    return _("Lots not shown separately: too few patients to tell apart")
+
+
 @dataclass
 class HarmRow:
     label: str
@@ -390,6 +482,11 @@ class HarmRow:
     members: list = field(default_factory=list)  # a pooled row: the names pooled into it
     note: str = ""  # instead of the figures: why they are not shown
     charts: frozenset = field(default=frozenset(), repr=False)
+    # What the label names (ROW_NAMED: the label itself, a product or a lot; the others are
+    # worded when shown, in the reader's language: row_label) and, for a technique, its code.
+    kind: str = "named"
+    code: str = ""
+    member_keys: list = field(default_factory=list)  # a pooled row: (kind, code or label) of each
 
     @property
     def hidden(self):
@@ -450,12 +547,11 @@ def _pool(rows, charted, detail=""):
 
     while shown and patients() < SMALLEST_GROUP:
         pooled.append(shown.pop(0))
-    if all(row.hidden for row in pooled):
-        label = _("Others (each fewer than %(n)s patients)") % {"n": SMALLEST_GROUP}
-    else:
-        label = _("Others (pooled so that no small group can be worked out)")
+    kind = ROW_POOLED_SMALL if all(row.hidden for row in pooled) else ROW_POOLED
     charts = frozenset().union(*(row.charts for row in pooled))
-    pool = charted.row(label, detail, charts, members=sorted(row.label for row in pooled))
+    pool = charted.row(row_label(kind, ""), detail, charts, members=sorted(row.label for row in pooled))
+    pool.kind = kind
+    pool.member_keys = [(row.kind, row.code or row.label) for row in pooled]
     kept = {id(row) for row in shown}
     return [row for row in rows if id(row) in kept], pool
 
@@ -531,20 +627,22 @@ def clinic_harms(since):
         ]
         shown, pool = _pool(rows, charted, product.label)
         if not shown:
-            note = _("Lots not shown separately: too few patients to tell apart")
-            lot_table.append(HarmRow(_("All lots"), product.label, 0, 0, [], note=note))
+            hidden = HarmRow(row_label(ROW_LOTS_HIDDEN, ""), product.label, 0, 0, [], note=lots_hidden_note())
+            hidden.kind = ROW_LOTS_HIDDEN
+            lot_table.append(hidden)
             continue
         table = shown + ([pool] if pool else [])
         _withhold_complements(table)
         lot_table.extend(table)
 
-    techniques = dict(Technique.choices)
     by_technique = {}
     for chart_id, _patient, technique in chart_rows:
         by_technique.setdefault(technique, []).append(chart_id)
-    technique_rows = [
-        charted.row(techniques.get(code, code), "", sorted(c)) for code, c in sorted(by_technique.items())
-    ]
+    technique_rows = []
+    for code, c in sorted(by_technique.items()):
+        row = charted.row(row_label(ROW_TECHNIQUE, code), "", sorted(c))
+        row.kind, row.code = ROW_TECHNIQUE, code
+        technique_rows.append(row)
     return {"products": product_table, "lots": lot_table, "techniques": _table(technique_rows, charted)}
 
 
@@ -567,3 +665,153 @@ def clinic_outcomes(period):
         "smallest_group": SMALLEST_GROUP,
         "largest_hidden": SMALLEST_GROUP - 1,
     }
+
+
+# --- Kept between requests ---------------------------------------------------------------------
+#
+# Counting every course and signed chart of ten years takes seconds: a task (outcomes.tasks)
+# counts them and keeps the figures the page shows (ClinicOutcomes), and the page reads them
+# back with the knowledge base's current words. The figures are the clinic's, not a patient's:
+# no id is kept, only what the page shows, already suppressed (SMALLEST_GROUP and the pooling
+# and withholding above), so a page built from them hides exactly what a live one hides.
+
+
+def outcome_facts(outcomes):
+    """What clinic_outcomes(period) found, as JSON: counts, means and labels, no patient."""
+
+    def row(harm):
+        return {
+            "kind": harm.kind,
+            "label": harm.code if harm.kind == ROW_TECHNIQUE else harm.label,
+            "detail": harm.detail,
+            "sessions": harm.sessions,
+            "patients": harm.patients,
+            "members": [list(key) for key in harm.member_keys],
+            "rates": [[rate.sessions, rate.of_sessions, rate.patients, rate.withheld] for rate in harm.rates],
+        }
+
+    return {
+        "since": outcomes["since"].isoformat() if outcomes["since"] else None,
+        "charts": charts_counted(outcomes),
+        "protocols": {group.protocol.code: [group.courses, group.patients] for group in outcomes["effects"]},
+        "effects": [
+            [group.protocol.code, effect.measure.code, effect.sessions, _effect_facts(effect)]
+            for group in outcomes["effects"]
+            for effect in group.effects
+            if effect.has_data
+        ],
+        "harms": {table: [row(harm) for harm in rows] for table, rows in outcomes["harms"].items()},
+    }
+
+
+def _harm_row(facts):
+    kind = facts["kind"]
+    rates = [Rate(sessions, of, patients, withheld=withheld) for sessions, of, patients, withheld in facts["rates"]]
+    return HarmRow(
+        row_label(kind, facts["label"]),
+        facts["detail"],
+        facts["sessions"],
+        facts["patients"],
+        rates,
+        members=sorted(row_label(member_kind, text) for member_kind, text in facts["members"]),
+        note=lots_hidden_note() if kind == ROW_LOTS_HIDDEN else "",
+        kind=kind,
+        code=facts["label"] if kind == ROW_TECHNIQUE else "",
+    )
+
+
+def outcomes_from_facts(period, facts, computed_at=None):
+    """clinic_outcomes(period)'s answer, from outcome_facts kept earlier: the knowledge base
+    (protocols, measures, the documents' findings, event types) is read now, in the reader's
+    language. Five queries."""
+    protocols, effects = _effects_frame()
+    for protocol, measure, key, stored in facts["effects"]:
+        frame = effects.get((protocol, measure, key))
+        if frame is None:
+            continue  # the knowledge base changed since: the next count will say
+        effects[(protocol, measure, key)] = StoredEffect(
+            frame.measure,
+            key,
+            figures=frame.figures,
+            caveats=frame.caveats,
+            meeting_courses=stored["meeting_courses"],
+            better_courses=stored["better_courses"],
+            stored=stored,
+        )
+    counts = facts["protocols"]
+    groups = _protocol_groups(
+        protocols,
+        effects,
+        {code: pair[0] for code, pair in counts.items()},
+        {code: pair[1] for code, pair in counts.items()},
+    )
+    columns = harm_columns()
+    harms = {table: [_harm_row(row) for row in rows] for table, rows in facts["harms"].items()}
+    for rows in harms.values():
+        for row in rows:
+            row.types = [event_type for _code, event_type in columns]
+    return {
+        "period": period,
+        "since": datetime.datetime.fromisoformat(facts["since"]) if facts["since"] else None,
+        "computed_at": computed_at,
+        "effects": [group for group in groups if group.has_data],
+        "unmeasured": [group.protocol for group in groups if not group.has_data],
+        "harms": harms,
+        "columns": columns,
+        "smallest_group": SMALLEST_GROUP,
+        "largest_hidden": SMALLEST_GROUP - 1,
+    }
+
+
+# The task counts every period this often (settings.CELERY_BEAT_SCHEDULE); the page says when.
+CLINIC_OUTCOMES_EVERY = datetime.timedelta(hours=1)
+COUNT_TASK = "outcomes.count_clinic_outcomes"
+
+
+def count_clinic_outcomes(period):
+    """Count `period` now and keep its figures (the task's work: seconds on ten years)."""
+    return _keep(period, clinic_outcomes(period))
+
+
+def _keep(period, outcomes):
+    kept, _created = ClinicOutcomes.objects.update_or_create(
+        period=period, defaults={"computed_at": timezone.now(), "facts": outcome_facts(outcomes)}
+    )
+    return kept
+
+
+# A period with fewer signed charts than this is counted on each request (a few milliseconds,
+# and the page is never behind); a larger one reads the figures last kept, and says when they
+# were counted. 1,700 charts took 140 ms to count (the benchmark's calendar); a chain's ten
+# years, a million, take seconds.
+COUNT_LIVE_UP_TO = 200
+
+
+def charts_counted(outcomes):
+    """The signed charts behind `outcomes`: the techniques partition them, pooled rows too."""
+    return sum(row.sessions for row in outcomes["harms"]["techniques"])
+
+
+def kept_outcomes(period):
+    """The figures kept for `period` (ClinicOutcomes), or None. One query."""
+    return ClinicOutcomes.objects.filter(period=period).first()
+
+
+def is_large(kept):
+    """The kept figures are the page's: COUNT_LIVE_UP_TO signed charts or more were counted."""
+    return kept is not None and kept.facts.get("charts", 0) >= COUNT_LIVE_UP_TO
+
+
+def too_large_to_count_now():
+    """True when the clinic's signed charts reach COUNT_LIVE_UP_TO: counting them belongs to the
+    task, not to a request. One query, reading at most that many rows."""
+    return Chart.objects.filter(signed_at__isnull=False)[:COUNT_LIVE_UP_TO].count() >= COUNT_LIVE_UP_TO
+
+
+def counted_outcomes(period):
+    """clinic_outcomes(period) counted now, and kept when it turns out large (the next
+    request reads it instead)."""
+    outcomes = clinic_outcomes(period)
+    if charts_counted(outcomes) >= COUNT_LIVE_UP_TO:
+        outcomes["computed_at"] = _keep(period, outcomes).computed_at
+    return outcomes

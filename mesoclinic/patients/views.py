@@ -1,7 +1,8 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.dates import MONTHS
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
@@ -13,10 +14,8 @@ from mesoclinic.core.permissions import STAFF, allow, load_or_404
 
 from . import services
 from .forms import ArchiveForm, PatientForm, PatientSearchForm, SeenMatchesForm
-from .models import Patient
-from .selectors import patient_history, patient_search, possible_duplicates, record_ids
-
-PAGE_SIZE = 25
+from .models import Language, Patient
+from .selectors import history_page, possible_duplicates, read_page_cursor, record_ids, search_pages
 
 
 @allow(*STAFF)
@@ -24,7 +23,11 @@ def patient_list(request):
     form = PatientSearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     archived = form.cleaned_data["archived"] if form.is_valid() else False
-    page = Paginator(patient_search(query, include_archived=archived), PAGE_SIZE).get_page(params.page(request))
+    page = search_pages(query, include_archived=archived).get_page(params.page(request))
+    # The language column, worded once per language rather than once per row.
+    languages = {code: str(label) for code, label in Language.choices}
+    for patient in page.object_list:
+        patient.language_label = languages.get(patient.preferred_language, patient.preferred_language)
     context = {"form": form, "page": page, "query": query, "archived": archived}
     if request.htmx and request.htmx.target == "patient-results":
         return render(request, "patients/_results.html", context)
@@ -79,10 +82,26 @@ def patient_access_history(request, pk):
     patient = load_or_404(request, Patient.objects.all(), pk=pk)
     # A merged record's history is its own and the duplicates' merged into it (entries are
     # never rewritten to the kept record: they are read by both ids).
-    entries = patient_history(patient)
-    page = Paginator(entries, 50).get_page(params.page(request))
+    ids = record_ids(patient)
+    page = history_page(
+        patient,
+        before=read_page_cursor(request.GET.get("before")),
+        after=read_page_cursor(request.GET.get("after")),
+        ids=ids,
+    )
+    # Each row names its actor's role: worded once per role here, not once per row (Django's
+    # get_role_display rebuilds the choices and translates them on every call).
+    roles = {code: str(label) for code, label in Role.choices}
+    months = {number: str(name) for number, name in MONTHS.items()}
+    for entry in page.entries:
+        entry.actor_role = roles.get(entry.actor.role, "") if entry.actor else ""
+        # "2 December 2026, 14:05:09" as the date filter's "j F Y, H:i:s" writes it, with the
+        # month's name translated once per page: the filter was a quarter of the page's time.
+        moment = localtime(entry.timestamp)
+        entry.when = f"{moment.day} {months[moment.month]} {moment.year}, {moment:%H:%M:%S}"
+        entry.when_iso = moment.isoformat()
     record_view(request, patient, gettext_noop("access history"))
-    merged = list(Patient.objects.filter(pk__in=record_ids(patient)[1:]).order_by("pk"))
+    merged = list(Patient.objects.filter(pk__in=ids[1:]).order_by("pk")) if len(ids) > 1 else []
     merged_records = ", ".join(
         _("record #%(pk)s (%(name)s)") % {"pk": other.pk, "name": other.display_name} for other in merged
     )

@@ -407,7 +407,14 @@ class Plan(PatientDataMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["patient", "status"], name="plan_patient_status")]
+        indexes = [
+            models.Index(fields=["patient", "status"], name="plan_patient_status"),
+            # The plans to book (scheduling.selectors.plans_to_book): the active ones, the longest
+            # waiting first, without reading ten years of finished plans.
+            models.Index(
+                fields=["activated_at", "id"], name="plan_active_waiting", condition=models.Q(status="active")
+            ),
+        ]
 
     def __str__(self):
         return f"{self.indication.label} plan ({self.get_status_display().lower()})"

@@ -224,6 +224,9 @@ class ScreeningForm(forms.Form):
             self.fields[f"{name}_other"].widget.attrs.update(
                 {"placeholder": placeholder, "class": "term-other", "autocomplete": "off"}
             )
+        for name, css in self.WIDGET_CLASSES.items():
+            if name in self.fields:
+                self.fields[name].widget.attrs["class"] = css
         self.reported = tuple(
             section
             for section, (_tick, names) in self.REPORTABLE.items()
@@ -233,6 +236,26 @@ class ScreeningForm(forms.Form):
             self.fields[f"confirm_{section}"] = forms.BooleanField(label=self.REPORTABLE[section][0], required=False)
         self.answers = None
         self.unlisted = []
+
+    # Bootstrap's classes on the widgets the page draws with screening/_field.html (crispy's, as it
+    # drew them); a field with an error also gets "is-invalid" (full_clean).
+    WIDGET_CLASSES = {
+        "on_date": "dateinput form-control",
+        "indication": "select form-select",
+        "fitzpatrick_skin_type": "select form-select",
+        "pregnant": "checkboxinput form-check-input",
+        "breastfeeding": "checkboxinput form-check-input",
+        "trying_to_conceive": "checkboxinput form-check-input",
+        "goals": "textarea form-control",
+        "previous_treatments": "textarea form-control",
+        "notes": "textarea form-control",
+    }
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.WIDGET_CLASSES and name in self.fields:
+                self.fields[name].widget.attrs["class"] = f"{self.WIDGET_CLASSES[name]} is-invalid"
 
     @property
     def asks_about_pregnancy(self):

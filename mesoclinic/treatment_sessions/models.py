@@ -398,6 +398,13 @@ class AdverseEvent(LockedWithChart):
 
     class Meta:
         ordering = ["id"]
+        # The open follow-ups (treatment_sessions.status, on Today and the patient page) are
+        # the recent ones: read from here, not from every adverse event of ten years.
+        indexes = [
+            models.Index(
+                fields=["follow_up_on"], name="adverse_event_follow_up", condition=Q(follow_up_on__isnull=False)
+            )
+        ]
 
     def __str__(self):
         return f"{self.type} ({self.get_severity_display().lower()})"
@@ -565,7 +572,23 @@ class Reminder(PatientDataMixin, models.Model):
 
     class Meta:
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["status", "due_at"], name="reminder_due")]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="reminder_due"),
+            # The outbox's history, newest first (reminders.selectors.reminder_history): all of
+            # it, and one status of it, read a page along these instead of sorting every row.
+            models.Index(
+                models.functions.Coalesce("sent_at", "due_at").desc(),
+                models.F("id").desc(),
+                name="reminder_history",
+                condition=Q(status__in=[ReminderStatus.SENT, ReminderStatus.FAILED, ReminderStatus.CANCELLED]),
+            ),
+            models.Index(
+                models.F("status"),
+                models.functions.Coalesce("sent_at", "due_at").desc(),
+                models.F("id").desc(),
+                name="reminder_history_status",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} for {self.patient} due {self.due_at:%Y-%m-%d %H:%M}"

@@ -1,9 +1,16 @@
 """Pages under load: gunicorn as production runs it, wrk as twenty clients, in this run.
 
 The server gets 2 x cores + 1 sync workers on the benchmark database; wrk runs in its own
-process and keeps 20 connections busy against each URL in turn. A bare view (the whole
-middleware stack, no work of ours) is the yardstick: each page must reach 15% of its
-throughput, with a 99th percentile under 250 ms.
+process and keeps 20 connections busy against each URL in turn. The yardstick is the signed-in
+page that draws only the layout (`/calendar/feed/`: the session, the user, the middleware, the
+navigation and one small query): each graded page (the patient page of the busiest patient, the
+screening page, the week calendar) must reach half its throughput in the same run, with a 99th
+percentile under 100 ms (issue 19). The bare view (the middleware stack, no session) and the
+sign-in page are printed beside them, as yardsticks of the machine. A shared machine is noisy:
+what counts is the share within one run, not the requests per second themselves.
+
+MESOCLINIC_LOAD_PATIENT names the patient of the patient and screening pages (the default: the
+one with the most sessions, which costs a scan of the sessions on a chain-sized database).
 """
 
 import http.client
@@ -24,8 +31,9 @@ from tests.benchmarks.harness import ROOT, busiest_day, client_for
 
 CONNECTIONS = 20
 SECONDS = int(os.environ.get("MESOCLINIC_LOAD_SECONDS", 15))
-MIN_SHARE_OF_BARE = 0.15
-P99_TARGET_MS = 250
+MIN_SHARE_OF_LAYOUT = 0.5
+P99_TARGET_MS = 100
+LAYOUT = "signed-in, layout only"
 # What the TLS-terminating proxy in front of production adds (README, Production).
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 
@@ -44,7 +52,7 @@ def run(report):
     targets = [
         ("bare Django view", "/bench/bare", None, False),
         ("sign-in page", "/accounts/login/", None, False),
-        ("signed-in, layout only", "/calendar/feed/", clinical, False),
+        (LAYOUT, "/calendar/feed/", clinical, False),
         ("patient page", f"/patients/{patient_id}/", clinical, True),
         ("screening page", f"/patients/{patient_id}/screenings/new/", clinical, True),
         ("week calendar", week_url, front_desk, True),
@@ -57,30 +65,33 @@ def run(report):
             server.check(path, cookie)
             _wrk(wrk, server.url + path, cookie, seconds=2)  # warm every worker's caches and connections
             rows.append((label, graded, _wrk(wrk, server.url + path, cookie, seconds=SECONDS)))
-    bare_rps = rows[0][2]["rps"]
-    print(f"\n  {'page':<24} {'req/s':>8} {'share':>7} {'p50 ms':>8} {'p99 ms':>8}  errors")
+    layout_rps = next(result["rps"] for label, _graded, result in rows if label == LAYOUT)
+    print(
+        f"\n  {'page':<24} {'req/s':>8} {'share':>7} {'p50 ms':>8} {'p99 ms':>8}  errors   (share: of the layout page)"
+    )
     for label, graded, result in rows:
-        share = result["rps"] / bare_rps
+        share = result["rps"] / layout_rps
         print(
             f"  {label:<24} {result['rps']:8.0f} {share:7.0%} {result['p50_ms']:8.1f} {result['p99_ms']:8.1f}"
             f"  {result['errors']}"
         )
         if result["errors"]:
             report.miss(label, f"{result['errors']} failed or non-2xx responses")
-        if result["p99_ms"] >= P99_TARGET_MS:
+        if graded and result["p99_ms"] >= P99_TARGET_MS:
             report.miss(label, f"p99 {result['p99_ms']:.0f} ms (target < {P99_TARGET_MS} ms)")
-        if graded and share < MIN_SHARE_OF_BARE:
-            report.miss(label, f"{share:.0%} of the bare view's throughput (target >= {MIN_SHARE_OF_BARE:.0%})")
+        if graded and share < MIN_SHARE_OF_LAYOUT:
+            report.miss(label, f"{share:.0%} of the layout page's throughput (target >= {MIN_SHARE_OF_LAYOUT:.0%})")
 
 
 def _busiest_patient_and_week(practitioner):
     """The patient with the most sessions (the fullest hub) and the practitioner's busiest week."""
-    patient = (
-        TreatmentSession.objects.values("patient").annotate(n=Count("id")).order_by("-n").values_list("patient")[:1]
-    )
+    patient = os.environ.get("MESOCLINIC_LOAD_PATIENT")
+    if not patient:
+        busiest = TreatmentSession.objects.values("patient").annotate(n=Count("id")).order_by("-n")
+        patient = busiest.values_list("patient", flat=True)[0]
     day = busiest_day(practitioner)
     week = f"/calendar/?view=week&by=practitioner&practitioner={practitioner.pk}&date={day.isoformat()}"
-    return patient[0][0], week
+    return int(patient), week
 
 
 def _session_cookie(user):

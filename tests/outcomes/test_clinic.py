@@ -420,11 +420,12 @@ def test_the_page_runs_the_same_queries_for_2_and_20_courses(alice, sam, room, c
     for user in (alice, sam):
         client = _client(user)
         client.get(URL)  # the clinic's settings, cached after the first page
-        # The session and its user, the clinic's zone, the protocols with their measures (2),
-        # the documents' findings, the courses (one SQL query), the three harm tables and
-        # the adverse event types.
+        # The session and its user, the kept figures (none: a small clinic is counted now),
+        # the signed charts counted up to COUNT_LIVE_UP_TO, the clinic's zone, the protocols
+        # with their measures (2), the documents' findings, the courses (one SQL query), the
+        # three harm tables and the adverse event types.
         with django_assert_num_queries(QUERIES):
             assert client.get(URL).status_code == 200
 
 
-QUERIES = 11
+QUERIES = 13

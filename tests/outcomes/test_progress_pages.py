@@ -25,7 +25,7 @@ SKIN = [
 # (outcomes.progress.progress_for_plans) whatever the sessions and plans; the charts are drawn
 # from memory.
 PLAN_PAGE_QUERIES = 25
-PATIENT_PAGE_QUERIES = 28
+PATIENT_PAGE_QUERIES = 26
 
 
 def test_the_plan_page_shows_a_chart_per_measured_measure_with_its_table_and_the_caveat(alice_client, alice, room):

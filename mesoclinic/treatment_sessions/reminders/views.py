@@ -8,46 +8,74 @@ from django.utils.translation import gettext
 from mesoclinic.core import params, sms
 from mesoclinic.core.audit import record_list_view, record_view
 from mesoclinic.core.permissions import STAFF, allow, load_or_404
+from mesoclinic.patients.selectors import read_page_cursor
 from mesoclinic.treatment_sessions.models import ReminderChannel, ReminderKind, ReminderStatus
 
 from . import delivery, services
 from .channels import address, sms_number
-from .selectors import HISTORY, due_reminders, previewable, reminder_history, status_counts
+from .selectors import COUNTED, PER_PAGE, due_reminders, history_page, previewable, reminder_history, status_counts
 
-PER_PAGE = 50
 DUE_SHOWN = 20  # on the unfiltered outbox, the next ones; "Due" lists them all
 
 
 @allow(*STAFF)
 def outbox_page(request):
     """What goes next, the soonest first, and apart from it what was sent or not, the newest
-    first. The clinic admin sees no clinical detail."""
+    first. The clinic admin sees no clinical detail. Due and not-sent reminders are counted and
+    paged by number; the history (all of it, sent, cancelled) newest first by position, with
+    no count (reminders.selectors)."""
     status = params.choice(request, "status", ReminderStatus.values, "")
     counts = status_counts()
-    due = []
-    if status == ReminderStatus.PENDING:
-        listed, count = due_reminders(), counts[status]
+    due, page, history = [], None, None
+    if status in COUNTED:
+        listed = due_reminders() if status == ReminderStatus.PENDING else reminder_history(status)
+        paginator = Paginator(listed, PER_PAGE)
+        paginator.count = counts[status]  # the counts by status already say how many: no second COUNT
+        page = paginator.get_page(params.page(request))
+        rows = list(page.object_list)
     else:
         if not status:
             due = list(due_reminders()[:DUE_SHOWN])
-        listed = reminder_history(status)
-        count = counts[status] if status else sum(counts[value] for value in HISTORY)
-    paginator = Paginator(listed, PER_PAGE)
-    paginator.count = count  # the counts by status already say how many: no second COUNT
-    page = paginator.get_page(params.page(request))
-    page.object_list = list(page.object_list)
+        history = history_page(
+            status,
+            before=read_page_cursor(request.GET.get("before")),
+            after=read_page_cursor(request.GET.get("after")),
+        )
+        rows, page = history.object_list, history
+    _add_links([*due, *rows])
     # What patients are told to stop before a session: each one listed has it in their history.
-    record_list_view(request, (reminder.patient for reminder in [*due, *page.object_list]), "outbox")
+    record_list_view(request, (reminder.patient for reminder in [*due, *rows]), "outbox")
     context = {
         "page": page,
+        "history": history,
+        "rows": rows,
         "due": due,
         "more_due": counts[ReminderStatus.PENDING] - len(due),
         "status": status,
-        "statuses": [(value, label, counts[value]) for value, label in ReminderStatus.choices],
-        "total": sum(counts.values()),
+        "statuses": [(value, label, counts.get(value)) for value, label in ReminderStatus.choices],
         "clinical": request.user.is_practitioner,
     }
     return render(request, "treatment_sessions/reminders/outbox.html", context)
+
+
+def _url_for(name):
+    """pk -> the URL of `name`, from one reverse(): the outbox's rows reversed three patterns
+    each (the message, the patient, the session), a fifth of the page's time."""
+    prefix, _zero, suffix = reverse(name, args=[0]).rpartition("0")
+    return lambda pk: f"{prefix}{pk}{suffix}"
+
+
+def _add_links(reminders):
+    """Each listed reminder's links for its row (`message_url`, `patient_url`, `session_url`)."""
+    message, patient, session = (
+        _url_for("reminders:message"),
+        _url_for("desk:patient"),
+        _url_for("treatment_sessions:session"),
+    )
+    for reminder in reminders:
+        reminder.message_url = message(reminder.pk)
+        reminder.patient_url = patient(reminder.patient_id)
+        reminder.session_url = session(reminder.session_id) if reminder.session_id else ""
 
 
 @allow(*STAFF, record=True)

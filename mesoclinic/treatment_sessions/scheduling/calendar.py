@@ -23,6 +23,7 @@ from mesoclinic.core.params import out_of_range
 from mesoclinic.core.selectors import clinic_today, clinic_zone, day_bounds, wall_clock
 from mesoclinic.screening.bilingual import text
 from mesoclinic.treatment_sessions.models import SessionStatus, TreatmentSession
+from mesoclinic.treatment_sessions.selectors import sessions_during
 
 SLOT = datetime.timedelta(minutes=15)
 DEFAULT_DAY = (datetime.time(8), datetime.time(20))
@@ -45,6 +46,7 @@ class Placed:
     local_start: datetime.datetime
     local_end: datetime.datetime
     text: str  # what and where, see _what
+    url: str  # the session's page (session_url: one reverse() per page, not per session)
     warning: str = ""  # a session still booked on a day that is now closed or away
 
     # The grid has hundreds of numbers in class names; rendering each through the template
@@ -108,13 +110,16 @@ def calendar_grid(user, *, view="week", kind="practitioner", day=None, wanted=No
         columns = [_column(d, resource, first=(n == 0)) for d in days for n, resource in enumerate(side_by_side)]
 
     start, end = day_bounds(days[0], days[-1], zone)
-    sessions = TreatmentSession.objects.filter(starts_at__lt=end, ends_at__gt=start).exclude(
-        status=SessionStatus.CANCELLED
-    )
+    sessions = sessions_during(TreatmentSession.objects.exclude(status=SessionStatus.CANCELLED), start, end)
     if view == "week" and selected is not None:
         sessions = sessions.filter(**{kind: selected})
+    # Two steps: the week's session ids along the GiST index of the no-overlap constraints, then
+    # those rows by id with what the grid shows. In one query the planner guesses the range's
+    # rows badly and hashes every patient and plan of the clinic to join forty sessions.
+    week_ids = list(sessions.values_list("pk", flat=True))
     sessions = (
-        sessions.select_related("patient", "room", "practitioner", "plan__indication")
+        TreatmentSession.objects.filter(pk__in=week_ids)
+        .select_related("patient", "room", "practitioner", "plan__indication")
         # Only what the grid shows: a busy week is a few hundred model instances.
         .only(
             *("status", "sequence", "starts_at", "ends_at", "room__name", "plan__sessions_planned"),
@@ -132,6 +137,7 @@ def calendar_grid(user, *, view="week", kind="practitioner", day=None, wanted=No
     _shade(columns, days, kind, hours)
 
     where = {(column["day"], getattr(column["resource"], "pk", None)): n for n, column in enumerate(columns, 1)}
+    session_url = _session_urls()
     placed = []
     for session in sessions:
         local_start, local_end = wall_clock(session.starts_at, zone), wall_clock(session.ends_at, zone)
@@ -143,7 +149,7 @@ def calendar_grid(user, *, view="week", kind="practitioner", day=None, wanted=No
             continue
         row = max(1, _slots_between(grid_start, local_start.time()) + 1)
         span = max(1, min(rows - row + 1, MAX_SPAN, int((local_end - local_start) / SLOT)))
-        item = Placed(session, column, row, span, local_start, local_end, _what(session, kind))
+        item = Placed(session, column, row, span, local_start, local_end, _what(session, kind), session_url(session.pk))
         if session.status == SessionStatus.SCHEDULED and columns[column - 1]["shade"]:
             # Booked before the day was closed (or in the admin): it stands out, to be moved.
             item.warning = _("On a closed day: move or cancel it")
@@ -228,11 +234,18 @@ def _shaded_blocks(columns):
     return blocks
 
 
+def _session_urls():
+    """pk -> the session page's URL, from one reverse(): a busy week reversed the same pattern
+    for each of its sessions, a tenth of the page's time."""
+    prefix, _zero, suffix = reverse("treatment_sessions:session", args=[0]).rpartition("0")
+    return lambda pk: f"{prefix}{pk}{suffix}"
+
+
 @dataclass(frozen=True)
 class FreeHour:
     css: str
     href: str  # "" when a session takes part of the hour
-    label: str
+    label: str  # "Book from Mon 1 Dec 10:00", translated here once per cell (not in the template)
 
 
 def _hour_rows(day, grid_start, rows, columns, placed, kind, named=False):
@@ -251,6 +264,7 @@ def _hour_rows(day, grid_start, rows, columns, placed, kind, named=False):
     days = [(column["day"].isoformat(), dateformat.format(column["day"], "D j M")) for column in columns]
     # A closed day, or a day the practitioner is away, cannot be booked: no link to try.
     shaded = {index for index, column in enumerate(columns, 1) if column["shade"]}
+    book_from = _("Book from %(when)s")
     hour_rows = []
     for n in range((rows + 3) // 4):
         time = (datetime.datetime.combine(day, grid_start) + datetime.timedelta(hours=n)).strftime("%H:%M")
@@ -262,7 +276,7 @@ def _hour_rows(day, grid_start, rows, columns, placed, kind, named=False):
                 if column["resource"] is not None:
                     href += f"&{kind}={column['resource'].pk}"
             words = f"{label} {time}, {column['name']}" if named and column["name"] else f"{label} {time}"
-            cells.append(FreeHour(f"cal-col-{index} cal-row-{1 + 4 * n}", href, words))
+            cells.append(FreeHour(f"cal-col-{index} cal-row-{1 + 4 * n}", href, book_from % {"when": words}))
         hour_rows.append((f"cal-row-{1 + 4 * n}", time, cells))
     return hour_rows
 

@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import pgettext
 
@@ -10,6 +10,7 @@ from mesoclinic.core.models import Absence, Closure, OpeningHours, WorkingHours
 from mesoclinic.core.selectors import clinic_zone, wall_clock
 from mesoclinic.plans.models import Plan, PlanStatus
 from mesoclinic.treatment_sessions.models import OCCUPYING, SessionStatus, TreatmentSession
+from mesoclinic.treatment_sessions.selectors import sessions_during
 from mesoclinic.treatment_sessions.status import clinical_statuses
 
 from .slots import Availability, Busy, PlanSpacing
@@ -52,7 +53,7 @@ def availability_for(*, practitioner, room, patient, window_start, window_end, n
     now = now or timezone.now()
     start, end = window_start - MARGIN, window_end + MARGIN
     sessions = (
-        TreatmentSession.objects.filter(status__in=OCCUPYING, starts_at__lt=end, ends_at__gt=start)
+        sessions_during(TreatmentSession.objects.filter(status__in=OCCUPYING), start, end)
         .filter(Q(practitioner=practitioner) | Q(room=room) | Q(patient=patient))
         .values_list("starts_at", "ends_at", "id", "practitioner_id", "room_id", "patient_id")
     )
@@ -93,17 +94,30 @@ def booked_count(plan):
 
 
 def plans_to_book():
-    """Active plans with sessions still to book, oldest first, for the clinic admin. A plan whose
-    patient is on hold (treatment_sessions.status) is listed with its reason, not a way to book.
-    Two queries and the status's two."""
-    plans = list(
+    """Active plans with sessions still to book, the longest waiting first, for the clinic
+    admin: (plan id, sessions booked) rows, for the page to page through (the database leaves
+    out the fully booked ones and counts only plan rows). `plans_with_refusals` reads a page's
+    plans."""
+    return (
         Plan.objects.filter(status=PlanStatus.ACTIVE)
         .annotate(booked=Count("sessions", filter=Q(sessions__status__in=OCCUPYING)))
-        .select_related("patient", "indication")
-        .order_by("activated_at")
+        .filter(booked__lt=F("sessions_planned"))
+        .order_by("activated_at", "id")
+        .values_list("pk", "booked")
     )
-    waiting = [plan for plan in plans if plan.booked < plan.sessions_planned]
-    statuses = clinical_statuses({plan.patient for plan in waiting})
-    for plan in waiting:
+
+
+def plans_with_refusals(rows):
+    """The plans of `rows` (a page of plans_to_book) with their patient and indication, in that
+    order, each with `booked` and `refusal`: why it may not be booked now, as
+    treatment_sessions.status says it (a patient on hold is listed with the reason, not a way to
+    book). Three queries, however many plans: the plans by id (joined to their patients one by
+    one, not by hashing every patient of the clinic), and the status's two."""
+    booked = dict(rows)
+    plans = Plan.objects.select_related("patient", "indication").in_bulk(list(booked))
+    plans = [plans[pk] for pk in booked if pk in plans]
+    statuses = clinical_statuses({plan.patient for plan in plans})
+    for plan in plans:
+        plan.booked = booked[plan.pk]
         plan.refusal = statuses[plan.patient_id].booking_refusal(plan)
-    return waiting
+    return plans

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,8 +25,9 @@ from .calendar import calendar_grid
 from .feeds import feed_create, feed_response, feed_revoke
 from .forms import BookingForm, CancelForm, MoveForm
 from .ics import patient_series
-from .selectors import plans_to_book
+from .selectors import plans_to_book, plans_with_refusals
 
+PLANS_PER_PAGE = 50  # to book: the longest waiting first, the others a page on
 SESSIONS = TreatmentSession.objects.select_related("patient", "plan__indication", "practitioner", "room", "series")
 
 
@@ -177,7 +179,10 @@ def to_book(request):
     chosen = {
         key: value.strftime("%H:%M") if key == "start_time" else str(value) for key, value in chosen.items() if value
     }
-    return render(request, "treatment_sessions/scheduling/to_book.html", {"plans": plans_to_book(), "params": chosen})
+    page = Paginator(plans_to_book(), PLANS_PER_PAGE).get_page(params.page(request))
+    page.object_list = plans_with_refusals(page.object_list)
+    context = {"plans": page.object_list, "page": page, "params": chosen}
+    return render(request, "treatment_sessions/scheduling/to_book.html", context)
 
 
 # --- iCalendar -----------------------------------------------------------------------------

@@ -31,8 +31,8 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Replace, Upper
+from django.db.models import CharField, Count, Exists, F, Min, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat, Replace, Upper
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
@@ -40,6 +40,7 @@ from mesoclinic.core.audit import client_ip, record_change
 from mesoclinic.core.models import AuditEntry
 from mesoclinic.core.selectors import clinic_zone
 from mesoclinic.patients.models import ContactBy, Patient
+from mesoclinic.patients.selectors import page_cursor
 from mesoclinic.screening import bilingual
 from mesoclinic.treatment_sessions.models import (
     Chart,
@@ -57,6 +58,7 @@ from . import diagrams
 
 MIN_PARTIAL_LENGTH = 3  # shorter keys match exactly only: "1" would match every lot
 MAX_PARTIAL_ROWS = 500
+RECALL_PAGE_SIZE = 50  # uses a page: a lot used ten thousand times is read a page at a time
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # What a lot number is printed with between its parts, ignored when comparing. The database
 # drops the same characters (`_lot_key_sql`), so both sides of the comparison agree.
@@ -141,6 +143,13 @@ class Recall:
     partial_truncated: bool = False
     zone: object = None
     lots: list = field(default_factory=list)  # every lot numbered so, used or not (exact key)
+    # Paged (the page, not the export): `exact` is one page, and these are the whole lot's.
+    paged: bool = False
+    earlier: str | None = None  # cursors of the pages beside this one (page_cursor), or None
+    later: str | None = None
+    use_total: int | None = None
+    map_only: list = field(default_factory=list)  # charts whose map took the lot, no product row: all
+    patient_total: int | None = None
 
     @property
     def rows(self):
@@ -156,7 +165,13 @@ class Recall:
 
     @property
     def exact_patient_count(self):
+        if self.patient_total is not None:
+            return self.patient_total
         return len({use.chart.session.patient_id for use in self.exact})
+
+    @property
+    def exact_use_count(self):
+        return len(self.exact) if self.use_total is None else self.use_total
 
 
 def normalize_lot(text):
@@ -208,24 +223,17 @@ def _points(lots):
     )
 
 
-def _with_points(uses, lots, *, complete=True):
+def _with_points(uses, lots, *, complete=True, only_listed=False):
     """`uses` with each its points (`use.points`, `use.point_groups`; none: a chart without a
     map), and, when `uses` are all there are (`complete`), a row for each chart whose map took
     one of `lots` but has no product row of it (not saved, its volume the points' sum), in
     session order."""
     shares = defaultdict(list)
-    for point in _points(lots):
-        shares[(point.chart_id, point.lot_pk)].append(
-            PointShare(
-                number=point.position,
-                diagram=point.diagram,
-                area=point.area,
-                shape=point.shape,
-                syringe=point.syringe_label,
-                volume_ml=point.volume_ml,
-                percent=point.percent,
-            )
-        )
+    points = _points(lots)
+    if only_listed:  # a page: the points of its charts only, not the whole lot's
+        points = points.filter(chart_id__in={use.chart_id for use in uses})
+    for point in points:
+        shares[(point.chart_id, point.lot_pk)].append(_share(point))
     for use in uses:
         use.points = shares.pop((use.chart_id, use.lot_id), [])
     if complete:
@@ -267,16 +275,119 @@ def lot_recall(lot_text) -> Recall:
     )
     recall.exact = _with_points(list(_uses().filter(lot__in=exact)), exact)
     if len(key) >= MIN_PARTIAL_LENGTH:
-        near = _lots(key__contains=key).exclude(pk__in=exact)
-        partial = list(
-            _uses()
-            .filter(lot__in=near)
-            .order_by("lot__lot_number", "chart__session__starts_at", "id")[: MAX_PARTIAL_ROWS + 1]
-        )
-        recall.partial_truncated = len(partial) > MAX_PARTIAL_ROWS
-        partial = _with_points(partial[:MAX_PARTIAL_ROWS], near, complete=not recall.partial_truncated)
-        recall.partial = sorted(partial, key=lambda use: use.lot.lot_number)  # stable: by lot, then date
+        _add_partial(recall, key, exact)
     return recall
+
+
+def _unlisted_points(lots):
+    """The points of `lots` on charts with no product row of their lot (a map saved without its
+    volumes): rare, so read for the whole lot on every page, and in SQL, not by loading the lot."""
+    has_row = ProductUse.objects.filter(chart_id=OuterRef("chart_id"), lot_id=OuterRef("syringe__components__lot"))
+    return _points(lots).exclude(Exists(has_row))
+
+
+def lot_recall_page(lot_text, *, before=None, after=None, size=RECALL_PAGE_SIZE) -> Recall:
+    """`lot_recall` for the page: one page of the exact uses in session order (keyset on the
+    session's time: `_session_order_page`), with the points of that page's charts only, and the
+    whole lot's totals counted in SQL, so the page costs the same at ten uses or ten thousand.
+    Charts whose map took the lot without a product row are listed on the newest page. The
+    partial matches stay as `lot_recall` lists them (capped at MAX_PARTIAL_ROWS)."""
+    lot = normalize_lot(lot_text)
+    recall = Recall(lot=lot, zone=clinic_zone(), paged=True, use_total=0, patient_total=0)
+    key = lot_key(lot)
+    if not key:
+        return recall
+    recall.lots = list(
+        Lot.objects.filter(pk__in=_lots(key=key))
+        .select_related("product")
+        .order_by("product__name", "lot_number", "pk")
+    )
+    # The lots' ids, not their key's subquery: PostgreSQL misjudges the key and would join every
+    # use of every lot before keeping this one's; with the ids it reads them by the lot's index.
+    exact = [lot.pk for lot in recall.lots]
+    uses = _uses().filter(lot__in=exact).annotate(session_starts=F("chart__session__starts_at"))
+    rows, recall.earlier, recall.later = _session_order_page(uses, before=before, after=after, size=size)
+    listed = _with_points(rows, exact, complete=False, only_listed=True)
+    shares = defaultdict(list)
+    for point in _unlisted_points(exact):
+        shares[(point.chart_id, point.lot_pk)].append(_share(point))
+    unlisted = recall.map_only = _unlisted_uses(shares)
+    for use in unlisted:
+        use.point_groups = group_points(use.points)
+        use.points_ml = sum((point.lot_ml for point in use.points), Decimal("0.000"))
+    first_page = before is None and after is None
+    shown = [*listed, *(unlisted if first_page else [])]
+    recall.exact = sorted(shown, key=lambda use: (use.chart.session.starts_at, use.chart.session_id, use.pk or 0))
+    totals = ProductUse.objects.filter(lot__in=exact).aggregate(
+        uses=Count("pk"), patients=Count("chart__session__patient", distinct=True)
+    )
+    recall.use_total = totals["uses"] + len(unlisted)
+    recall.patient_total = totals["patients"]
+    if unlisted:  # patients reached only through a map: counted once, with those of the rows
+        others = {use.chart.session.patient_id for use in unlisted}
+        counted = set(
+            ProductUse.objects.filter(lot__in=exact, chart__session__patient__in=others).values_list(
+                "chart__session__patient", flat=True
+            )
+        )
+        recall.patient_total += len(others - counted)
+    if len(key) >= MIN_PARTIAL_LENGTH:
+        _add_partial(recall, key, exact)
+    return recall
+
+
+def _session_order_page(uses, *, before=None, after=None, size=RECALL_PAGE_SIZE):
+    """(rows, earlier, later): the `size` uses just after `after` (or just before `before`, or
+    the first ones) in session order, oldest first as the page has always listed them, and the
+    cursors (patients.selectors.page_cursor) of the pages beside, None where there is none.
+    Keyset paging on (session time, id): `size + 1` rows read, no OFFSET, no COUNT."""
+    if before is not None:
+        moment, pk = before
+        found = list(
+            uses.filter(session_starts__lte=moment)
+            .filter(Q(session_starts__lt=moment) | Q(pk__lt=pk))
+            .order_by("-session_starts", "-pk")[: size + 1]
+        )
+        if found:
+            rows = found[:size][::-1]
+            earlier = page_cursor(rows[0].session_starts, rows[0].pk) if len(found) > size else None
+            return rows, earlier, page_cursor(rows[-1].session_starts, rows[-1].pk)
+        after = None  # nothing before any more (an old address): the first page
+    ordered = uses.order_by("session_starts", "pk")
+    if after is not None:
+        moment, pk = after
+        ordered = ordered.filter(session_starts__gte=moment).filter(Q(session_starts__gt=moment) | Q(pk__gt=pk))
+    found = list(ordered[: size + 1])
+    if not found and after is not None:  # nothing after any more: the first page
+        return _session_order_page(uses, size=size)
+    rows = found[:size]
+    later = page_cursor(rows[-1].session_starts, rows[-1].pk) if len(found) > size else None
+    earlier = page_cursor(rows[0].session_starts, rows[0].pk) if after is not None and rows else None
+    return rows, earlier, later
+
+
+def _share(point):
+    return PointShare(
+        number=point.position,
+        diagram=point.diagram,
+        area=point.area,
+        shape=point.shape,
+        syringe=point.syringe_label,
+        volume_ml=point.volume_ml,
+        percent=point.percent,
+    )
+
+
+def _add_partial(recall, key, exact):
+    near = _lots(key__contains=key).exclude(pk__in=exact)
+    partial = list(
+        _uses()
+        .filter(lot__in=near)
+        .order_by("lot__lot_number", "chart__session__starts_at", "id")[: MAX_PARTIAL_ROWS + 1]
+    )
+    recall.partial_truncated = len(partial) > MAX_PARTIAL_ROWS
+    partial = _with_points(partial[:MAX_PARTIAL_ROWS], near, complete=not recall.partial_truncated)
+    recall.partial = sorted(partial, key=lambda use: use.lot.lot_number)  # stable: by lot, then date
 
 
 def record_recall_views(request, recall, page=None, patients=None):
@@ -363,6 +474,30 @@ class LotContacts:
     def notice_sent_at(self):
         return min((n.created_at for c in self.contacts for n in c.notices), default=None)
 
+    # What the page's contact card says and its button acts on: the whole lot's (a paged card
+    # holds only its page's patients, and `lot_contacts_page` sets these from SQL).
+    @property
+    def patient_count(self):
+        return len(self.contacts)
+
+    @property
+    def to_notify_count(self):
+        return len(self.to_notify)
+
+    @property
+    def notified_count(self):
+        return len(self.notified)
+
+
+@dataclass
+class LotContactsPage(LotContacts):
+    """One lot's contact card on a page: the page's patients, and the whole lot's counts."""
+
+    patient_count: int = 0
+    to_notify_count: int = 0
+    notified_count: int = 0
+    notice_sent_at: object = None
+
 
 def notice_key(lot, patient):
     """The recall notice's reminder key: one per lot and patient, ever (the key is unique)."""
@@ -404,6 +539,64 @@ def recall_contacts(recall):
     groups, seen = _contacts(recall.lots, recall.exact, recall.zone or clinic_zone())
     _attach_notices(seen)
     return groups
+
+
+def recall_contacts_page(recall):
+    """The contact cards of a page (`lot_recall_page`): the patients of the page's uses, each
+    with every day they had the lot (not only this page's), and, per lot, how many patients
+    received it, have been notified, and would be notified now, counted in SQL over the whole
+    lot: the button says and sends the whole lot's notice (`recall_notices_send`)."""
+    patients = {use.chart.session.patient_id for use in recall.exact}
+    lot_pks = [lot.pk for lot in recall.lots]
+    uses = list(_uses().filter(lot__in=lot_pks, chart__session__patient__in=patients)) if patients else []
+    uses += [use for use in recall.exact if use.pk is None]  # the map-only rows (the first page's)
+    groups, seen = _contacts(recall.lots, uses, recall.zone or clinic_zone())
+    _attach_notices(seen)
+    by_lot = {group.lot.pk: group for group in groups}
+    pages = []
+    for lot in recall.lots:
+        counts = _lot_counts(lot, {u.chart.session.patient_id for u in recall.map_only if u.lot_id == lot.pk})
+        if not counts["patients"]:
+            continue
+        group = by_lot.get(lot.pk)
+        pages.append(
+            LotContactsPage(
+                lot,
+                contacts=group.contacts if group else [],
+                patient_count=counts["patients"],
+                to_notify_count=counts["to_notify"],
+                notified_count=counts["notified"],
+                notice_sent_at=counts["sent_at"],
+            )
+        )
+    return pages
+
+
+def _lot_counts(lot, map_only=()):
+    """The lot's patients, those notified (the notice's lead row: its key is the patient's) and
+    those to notify (not notified, record in use), and when the first notice went: two queries."""
+    notice = Reminder.objects.filter(
+        kind=ReminderKind.RECALL,
+        key=Concat(Value(f"recall:{lot.pk}:"), Cast(OuterRef("pk"), CharField()), output_field=CharField()),
+    )
+    # Those reached only through a map (no product row) are known from the page (`map_only`):
+    # an OR of two subqueries here would make PostgreSQL scan every patient.
+    received = Q(pk__in=ProductUse.objects.filter(lot=lot).values("chart__session__patient"))
+    if map_only:
+        received |= Q(pk__in=map_only)
+    counts = (
+        Patient.objects.filter(received)
+        .annotate(is_notified=Exists(notice))
+        .aggregate(
+            patients=Count("pk"),
+            notified=Count("pk", filter=Q(is_notified=True)),
+            to_notify=Count("pk", filter=Q(is_notified=False, archived_at__isnull=True)),
+        )
+    )
+    counts["sent_at"] = Reminder.objects.filter(
+        kind=ReminderKind.RECALL, key__startswith=f"recall:{lot.pk}:"
+    ).aggregate(first=Min("created_at"))["first"]
+    return counts
 
 
 def lot_contacts(lot):

@@ -18,6 +18,7 @@ from mesoclinic.core.forms import add_form_errors
 from mesoclinic.core.models import Role
 from mesoclinic.core.permissions import allow, load_or_404
 from mesoclinic.core.selectors import clinic_today
+from mesoclinic.patients.selectors import read_page_cursor
 from mesoclinic.screening.knowledge import knowledge_base
 from mesoclinic.treatment_sessions.models import ChartLockedError, SessionStatus, TreatmentSession
 
@@ -30,7 +31,9 @@ from .recall import (
     contacts_csv,
     lot_mark_recalled,
     lot_recall,
+    lot_recall_page,
     recall_contacts,
+    recall_contacts_page,
     recall_csv,
     recall_notices_send,
     record_recall_views,
@@ -188,11 +191,15 @@ def recall_search(request):
         done, bound = _recall_post(request, search)
         if done is not None:
             return done
-    recall = lot_recall(search)
-    contacts = recall_contacts(recall)
+    # A page of the uses (newest first), its patients' contact cards, and the whole lot's
+    # counts: the page costs the same however often the lot was used. The exports list it all.
+    recall = lot_recall_page(
+        search, before=read_page_cursor(request.GET.get("before")), after=read_page_cursor(request.GET.get("after"))
+    )
+    contacts = recall_contacts_page(recall)
     for lot in recall.lots:
         lot.recall_form = bound.get(lot.pk) or LotRecallForm(prefix=f"lot-{lot.pk}")
-    record_recall_views(request, recall)
+    record_recall_views(request, recall)  # the patients this page shows
     context = {"recall": recall, "contacts": contacts, "searched": _recall_url(search)}
     return render(request, "treatment_sessions/session_day/recall/search.html", context)
 

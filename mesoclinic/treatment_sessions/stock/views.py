@@ -18,7 +18,8 @@ from mesoclinic.core.forms import add_form_errors
 from mesoclinic.core.models import Role
 from mesoclinic.core.permissions import allow
 from mesoclinic.core.selectors import clinic_today
-from mesoclinic.treatment_sessions.models import Lot
+from mesoclinic.patients.selectors import read_page_cursor
+from mesoclinic.treatment_sessions.models import Lot, StockMovementKind
 
 from . import services
 from .forms import CountForm, ReceiveForm
@@ -149,5 +150,18 @@ def lot_page(request, pk):
             )
             return redirect("stock:lot", pk=lot.pk)
     today = clinic_today()
-    context = {"lot": lot, "movements": lot_history(lot), "form": form, "problem": lot_problem(lot, today)}
+    history = lot_history(
+        lot, before=read_page_cursor(request.GET.get("before")), after=read_page_cursor(request.GET.get("after"))
+    )
+    # Each movement's kind, worded once per kind rather than once per row.
+    kinds = {code: str(label) for code, label in StockMovementKind.choices}
+    for movement in history.rows:
+        movement.kind_label = kinds.get(movement.kind, movement.kind)
+    context = {
+        "lot": lot,
+        "history": history,
+        "movements": history.rows,
+        "form": form,
+        "problem": lot_problem(lot, today),
+    }
     return render(request, "treatment_sessions/stock/lot.html", context)

@@ -167,9 +167,9 @@ def test_the_week_view_query_count_does_not_grow_with_sessions(
         booked(active_plan(alice, "cellulite"), alice, room, next_monday(), hour=9 + 2 * n)
     cache.clear()
     url = reverse("scheduling:calendar")
-    # session, user, clinic (zone), clinic (page cache), practitioners, rooms, sessions, opening hours,
-    # closures and absences (one query, for the shading)
-    with django_assert_num_queries(9):
+    # session, user, clinic (zone), clinic (page cache), practitioners, rooms, the week's session ids,
+    # the sessions, opening hours, closures and absences (one query, for the shading)
+    with django_assert_num_queries(10):
         response = sam_client.get(
             url, {"view": "week", "by": "practitioner", "practitioner": alice.pk, "date": next_monday().isoformat()}
         )

@@ -10,6 +10,13 @@ change, delete, truncate or disable anything. It is safe to run again.
     DATABASE_URL=postgres://postgres@db/mesoclinic python manage.py secure_audit --app-role mesoclinic
 
 A later migration that alters the audit table must then be run as the superuser too.
+
+On PostgreSQL the trail is partitioned by year (core migration 0008): every partition is given
+to the owner too, the app's role gets no privilege on any partition (it reads and writes
+through the parent), and may run `core_auditentry_add_year()` (Celery beat creates the coming
+years with it). An event trigger makes the partitions and the trail's functions follow the
+parent's owner from then on: a partition created or attached later, or an `ALTER TABLE
+core_auditentry OWNER TO ...`, leaves no piece of the trail with another owner.
 """
 
 import re
@@ -19,6 +26,47 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 TABLE = "core_auditentry"
 TRIGGER_FUNCTIONS = ("core_auditentry_refuse_change()", "core_auditentry_refuse_truncate()")
+PARTITION_FUNCTIONS = ("core_auditentry_partition_refuse_truncate()", "core_auditentry_add_year(date)")
+
+# Ownership of the trail is one switch, the parent's: after any CREATE or ALTER TABLE touching
+# core_auditentry or one of its partitions, its partitions and functions get the parent's owner.
+# Superuser-owned (event triggers must be); runs as whoever ran the statement.
+OWNER_FOLLOWS_PARENT = """
+CREATE OR REPLACE FUNCTION core_auditentry_owner_follows_parent() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    parent regclass := to_regclass('core_auditentry');
+    owner oid;
+    piece record;
+BEGIN
+    IF parent IS NULL OR NOT EXISTS (
+        SELECT 1 FROM pg_event_trigger_ddl_commands() c
+        WHERE c.objid = parent OR c.objid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = parent)
+    ) THEN
+        RETURN;
+    END IF;
+    SELECT relowner INTO owner FROM pg_class WHERE oid = parent;
+    FOR piece IN
+        SELECT 'TABLE' AS kind, c.oid::regclass::text AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = parent AND c.relowner <> owner
+        UNION ALL
+        SELECT 'FUNCTION', p.oid::regprocedure::text FROM pg_proc p
+        WHERE p.proowner <> owner AND p.oid IN (
+            SELECT to_regprocedure(f) FROM unnest(ARRAY[
+                'core_auditentry_refuse_change()', 'core_auditentry_refuse_truncate()',
+                'core_auditentry_partition_refuse_truncate()', 'core_auditentry_add_year(date)'
+            ]) f
+        )
+    LOOP
+        EXECUTE format('ALTER %s %s OWNER TO %I', piece.kind, piece.name, owner::regrole::text);
+    END LOOP;
+END;
+$$;
+DROP EVENT TRIGGER IF EXISTS core_auditentry_owner_follows_parent;
+CREATE EVENT TRIGGER core_auditentry_owner_follows_parent ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION core_auditentry_owner_follows_parent();
+"""
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -54,11 +102,26 @@ class Command(BaseCommand):
             cursor.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [app_role, owner_role])
             if cursor.fetchone()[0]:
                 raise CommandError(f"{app_role} is a member of {owner_role}: it would have the owner's powers.")
+            partitions = self._partitions(cursor)
+            if partitions:
+                cursor.execute(OWNER_FOLLOWS_PARENT)
             cursor.execute(f"ALTER TABLE {TABLE} OWNER TO {owner}")  # its identity sequence follows
-            for function in TRIGGER_FUNCTIONS:
+            for function in TRIGGER_FUNCTIONS + (PARTITION_FUNCTIONS if partitions else ()):
                 cursor.execute(f"ALTER FUNCTION {function} OWNER TO {owner}")
             cursor.execute(f"REVOKE ALL ON {TABLE} FROM PUBLIC, {app}")
             cursor.execute(f"GRANT SELECT, INSERT ON {TABLE} TO {app}")
+            for partition in partitions:
+                # The event trigger gave them to the owner already; said here too, to be plain.
+                cursor.execute(f"ALTER TABLE {partition} OWNER TO {owner}")
+                cursor.execute(f"REVOKE ALL ON {partition} FROM PUBLIC, {app}")
+            if partitions:
+                # Creating next year's partition: the owner creates it (SECURITY DEFINER), in the
+                # schema the trail lives in; the app's role may ask for it and nothing more.
+                cursor.execute("SELECT quote_ident(current_schema())")
+                schema = cursor.fetchone()[0]
+                cursor.execute(f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {owner}")
+                cursor.execute("REVOKE ALL ON FUNCTION core_auditentry_add_year(date) FROM PUBLIC")
+                cursor.execute(f"GRANT EXECUTE ON FUNCTION core_auditentry_add_year(date) TO {app}")
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [TABLE])
             sequence = cursor.fetchone()[0]
             if sequence:
@@ -69,6 +132,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{TABLE} is owned by {owner_role}; {app_role} may INSERT and SELECT only. Privileges: {privileges}"
         )
+        if partitions:
+            self.stdout.write(f"Its {len(partitions)} partitions too; {app_role} has no privilege on any of them.")
+
+    def _partitions(self, cursor):
+        cursor.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = %s::regclass ORDER BY 1", [TABLE]
+        )
+        return [name for (name,) in cursor.fetchall()]
 
     def _check(self, cursor, app_role):
         cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
