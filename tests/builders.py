@@ -282,8 +282,10 @@ def signed_session(
     medications=(),
     next_in_days=14,
     start=None,
+    measured=None,
 ):
-    """A completed, charted and signed session, with the plan's next session booked."""
+    """A completed, charted and signed session, with the plan's next session booked.
+    `measured`: {outcome measure code: value} recorded on its chart."""
     plan = plan_for(patient, alice, indication, areas=list(areas))
     screened(patient, alice, fitzpatrick_skin_type=skin, medications=list(medications), **covering(plan))
     consented(plan, alice)
@@ -295,6 +297,6 @@ def signed_session(
     # Booked well ahead, as a clinic books: every hold had time to be kept.
     rechecked(booked_long_ago(session), alice, decisions=[])
     session.refresh_from_db()
-    charted(session, alice, areas=areas, events=events)
+    charted(session, alice, areas=areas, events=events, measured=measured)
     session.refresh_from_db()
     return session

@@ -44,6 +44,16 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_knowledge_copies():
+    """What processes keep per knowledge revision is rebuilt for each test (see forget_kept)."""
+    from mesoclinic.screening.knowledge import forget_kept
+
+    forget_kept()
+    yield
+    forget_kept()
+
+
+@pytest.fixture(autouse=True)
 def _fast_and_quiet(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -88,7 +88,10 @@ def world(clinic, alice, sam, pat, room):
             practitioner=alice, weekday=day, starts=datetime.time(7), ends=datetime.time(21)
         )
     other = PatientFactory(given_name="Other", family_name="Person")
-    done = signed_session(alice, room, other, indication="cellulite", areas=("thighs",), events=("bruising",))
+    done = signed_session(
+        alice, room, other, indication="cellulite", areas=("thighs",), events=("bruising",),
+        measured={"circumference_thigh": "58.5"},
+    )  # fmt: skip
     upcoming = done.plan.sessions.get(sequence=2)
     consent = Consent.objects.get(plan=done.plan)
     buffer = io.BytesIO()
@@ -220,6 +223,7 @@ def args_for(name, world, alice):
         "outcomes:my_report": [world["plan"].pk],
         "outcomes:my_report_pdf": [world["plan"].pk],
         "outcomes:report": [world["plan"].pk],
+        "outcomes:chart": [world["plan"].pk, "circumference_thigh"],
         "outcomes:report_pdf": [world["plan"].pk],
         "outcomes:report_send": [world["plan"].pk],
         "reminders:message": [world["patient"].reminders.order_by("pk").first().pk],

@@ -137,6 +137,7 @@ WRITES_AN_ENTRY = {
     "outcomes:my_report": True,
     "outcomes:my_report_pdf": True,
     "outcomes:report": True,
+    "outcomes:chart": True,
     "outcomes:report_pdf": True,
     "outcomes:report_send": CHANGE,
     # The clinic's outcomes: aggregates only, no patient named and small counts hidden.

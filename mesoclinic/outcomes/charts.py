@@ -2,8 +2,11 @@
 
 Server-rendered SVG (pygal) so that the chart prints, goes into a PDF and needs no script: pygal's
 JavaScript is switched off and the SVG carries its own <style>. Pages show it as
-<img src="{{ chart.data_uri }}" alt="{{ chart.alt }}">: the Content Security Policy lets images be
-data: URIs, whereas a <style> inside an inline <svg> would be refused (style-src 'self').
+<img src="{{ chart.src }}" alt="{{ chart.alt }}">: an <img> may show an SVG with its own <style>,
+whereas a <style> inside an inline <svg> would be refused (style-src 'self'). The staff pages'
+`src` is the chart's own URL (`facts`: the picture is drawn on that request, so a page with four
+charts does not wait for four drawings); the patient's report and its PDF carry the picture as
+a data: URI (`render`).
 
 What is drawn, and what is not:
 - the patient's series: one dot per session measured, joined by a solid line;
@@ -79,14 +82,28 @@ class TableRow:
 
 
 @dataclass(frozen=True)
-class RenderedChart:
-    svg: str  # the SVG document, self-contained (its own <style>, no script)
-    data_uri: str  # data:image/svg+xml;base64,... for <img src>
+class ChartFacts:
+    """What a page says about one chart without drawing it: the picture is fetched from `src`
+    (outcomes:chart, drawn on that request), the words and numbers are on the page itself."""
+
+    src: str  # where the picture is: a URL, or for a RenderedChart its data: URI
     alt: str  # one plain sentence: the series and the reference, in the reader's language
     # The same numbers for the table alternative and the caption, so chart, table and PDF agree.
     table: tuple = ()  # (TableRow, ...)
     change: str = ""  # the latest change from the baseline, "−15%", or ""
     labels: tuple = ()  # the reference labels drawn, "basaksehir-2025: −18% after 6 sessions"
+
+
+@dataclass(frozen=True)
+class RenderedChart(ChartFacts):
+    """The facts and the picture itself, for what must carry it inline (the patient's report and
+    its PDF, which WeasyPrint renders without fetching anything)."""
+
+    svg: str = ""  # the SVG document, self-contained (its own <style>, no script)
+
+    @property
+    def data_uri(self):
+        return self.src  # data:image/svg+xml;base64,... for <img src>
 
 
 def render(row, *, language=None, sessions_planned=None, for_patient=False) -> RenderedChart:
@@ -98,6 +115,34 @@ def render(row, *, language=None, sessions_planned=None, for_patient=False) -> R
     """
     with translation.override(language or translation.get_language()):
         return _render(row, sessions_planned, for_patient)
+
+
+def facts(row, src, *, language=None, sessions_planned=None) -> ChartFacts:
+    """The chart's words and numbers (alt text, table, change, labels) as `render` gives them,
+    without drawing it: drawing is most of a chart's cost (pygal), and a page showing several
+    charts lets the browser fetch each picture from `src` on a request of its own."""
+    with translation.override(language or translation.get_language()):
+        drawn = drawn_references(row, sessions_planned)
+        return ChartFacts(src=src, **_words(row, drawn))
+
+
+def _words(row, drawn):
+    measure = row.measure
+    return {
+        "alt": alt_text(row, drawn, row.caveats),
+        "table": tuple(
+            TableRow(
+                p.number,
+                p.day,
+                with_unit(p.value, measure),
+                signed_percent(p.change) if p.change is not None else "",
+                p.by_patient,
+            )
+            for p in row.points
+        ),
+        "change": signed_percent(row.change) if row.change is not None else "",
+        "labels": tuple(reference_label(ref) for ref, _at in drawn),
+    }
 
 
 def number(value, decimals):
@@ -226,20 +271,8 @@ def _render(row, sessions_planned, for_patient=False):
         svg = _write_caveats(svg, [caveat_label(ref) for ref in caveats])
     return RenderedChart(
         svg=svg,
-        data_uri="data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
-        alt=alt_text(row, drawn, caveats),
-        table=tuple(
-            TableRow(
-                p.number,
-                p.day,
-                with_unit(p.value, measure),
-                signed_percent(p.change) if p.change is not None else "",
-                p.by_patient,
-            )
-            for p in row.points
-        ),
-        change=signed_percent(row.change) if row.change is not None else "",
-        labels=tuple(reference_label(ref) for ref, _at in drawn),
+        src="data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii"),
+        **_words(row, drawn),
     )
 
 

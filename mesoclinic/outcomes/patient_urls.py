@@ -14,6 +14,7 @@ urlpatterns = [
     path("progress/plans/<int:pk>/", patient_views.my_report, name="my_report"),
     path("progress/plans/<int:pk>/pdf/", patient_views.my_report_pdf, name="my_report_pdf"),
     # The practitioner, from the plan page's card.
+    path("plans/<int:pk>/progress/<slug:measure>.svg", report_views.chart_picture, name="chart"),
     path("plans/<int:pk>/progress-report/", report_views.report_page, name="report"),
     path("plans/<int:pk>/progress-report/pdf/", report_views.report_pdf, name="report_pdf"),
     path("plans/<int:pk>/progress-report/send/", report_views.report_send, name="report_send"),

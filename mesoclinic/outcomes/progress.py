@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from mesoclinic.core.selectors import current_clinic, wall_clock
 from mesoclinic.outcomes.models import PatientScore
 from mesoclinic.plans.models import Better, Finding, OutcomeMeasure, ReportedOutcome
+from mesoclinic.screening.knowledge import kept_per_revision
 from mesoclinic.treatment_sessions.models import Measurement, SessionStatus, TreatmentSession
 
 ONE_DECIMAL = Decimal("0.1")
@@ -135,25 +136,14 @@ def progress_for_plans(plans):
     """{plan id: [MeasureProgress]} for `plans`, each with its protocol's measures in order.
 
     A constant number of queries whatever the number of plans, sessions and values: the
-    measures with their protocols, the documents' findings, the sessions that took place, the
-    measurements, and the patients' scores.
+    knowledge base's revision (the measures and the documents' findings are kept per revision),
+    the sessions that took place, the measurements, and the patients' scores.
     """
     plans = list(plans)
     if not plans:
         return {}
     plan_ids = [plan.pk for plan in plans]
-    protocol_codes = {plan.protocol_id for plan in plans}
-    measures = {}
-    for measure in OutcomeMeasure.objects.filter(protocols__in=protocol_codes).prefetch_related("protocols").distinct():
-        measures[measure.code] = measure
-    by_protocol = {code: [] for code in protocol_codes}
-    for measure in sorted(measures.values(), key=lambda m: (m.position, m.code)):
-        for protocol in measure.protocols.all():
-            if protocol.code in by_protocol:
-                by_protocol[protocol.code].append(measure)
-    reported = {}
-    for row in ReportedOutcome.objects.filter(protocol__in=protocol_codes).order_by("code"):
-        reported.setdefault((row.protocol_id, row.measure_id), []).append(row)
+    by_protocol, reported = kept_per_revision("outcomes.measures", _measures_and_findings)
 
     done = sessions_done(plan_ids)
     number_of = {}
@@ -195,6 +185,20 @@ def progress_for_plans(plans):
             rows.append(MeasureProgress(measure, points, references))
         progress[plan.pk] = rows
     return progress
+
+
+def _measures_and_findings():
+    """({protocol code: [OutcomeMeasure in order]}, {(protocol, measure): [ReportedOutcome]}):
+    knowledge, the same for every patient, so each process keeps it per knowledge revision
+    (screening.knowledge.kept_per_revision) instead of reading it for every page."""
+    by_protocol = {}
+    for measure in sorted(OutcomeMeasure.objects.prefetch_related("protocols"), key=lambda m: (m.position, m.code)):
+        for protocol in measure.protocols.all():
+            by_protocol.setdefault(protocol.code, []).append(measure)
+    reported = {}
+    for row in ReportedOutcome.objects.order_by("code"):
+        reported.setdefault((row.protocol_id, row.measure_id), []).append(row)
+    return by_protocol, reported
 
 
 def plan_progress(plan):

@@ -2,11 +2,12 @@
 the patient's language or the other, download its PDF, and send it to the patient."""
 
 from django.contrib import messages
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -18,7 +19,9 @@ from mesoclinic.treatment_sessions.models import ReminderChannel
 from mesoclinic.treatment_sessions.reminders.channels import address, channels_for
 
 from . import services
+from .charts import render as draw
 from .patient_views import PLANS, report_pdf_response
+from .progress import plan_progress
 from .reports import report_for
 
 LANGUAGES = ("en", "tr")
@@ -75,3 +78,18 @@ def report_send(request, pk):
             % {"name": plan.patient.display_name},
         )
     return redirect(reverse("outcomes:report", args=[pk]))
+
+
+@allow(Role.PRACTITIONER, record=True)
+@never_cache
+def chart_picture(request, pk, measure):
+    """One measure's progress chart as an SVG picture, in the reader's language: the <img> of
+    the plan page's and the patient page's "Progress" (outcomes.sections.charted). A measure
+    the plan does not measure, or has no value of yet, has no chart: 404."""
+    plan = load_or_404(request, PLANS, pk=pk)
+    row = next((row for row in plan_progress(plan) if row.measure.code == measure and row.points), None)
+    if row is None:
+        raise Http404
+    record_view(request, plan.patient, gettext_noop("progress chart"), obj=plan)
+    chart = draw(row, sessions_planned=plan.sessions_planned)
+    return HttpResponse(chart.svg, content_type="image/svg+xml; charset=utf-8")

@@ -5,24 +5,32 @@ The plan page is practitioner-only (plans.views.plan_detail); the section checks
 so that registering it can never show clinical progress to another role.
 """
 
+from django.urls import reverse
 from django.utils.translation import get_language
 
 from mesoclinic.plans.sections import register_section
 
-from .charts import render
+from .charts import facts
 from .progress import plan_progress, progress_for_plans
 
 TEMPLATE = "outcomes/_progress.html"
 
 
+def chart_url(plan, measure):
+    """Where a staff page's chart picture is drawn (report_views.chart_picture)."""
+    return reverse("outcomes:chart", args=[plan.pk, measure.code])
+
+
 def charted(plan, rows, *, measured_only=False, language=None):
-    """[(MeasureProgress, RenderedChart or None)]: a chart for each measure with a value; None for
-    one not measured yet (its findings are still shown). `measured_only` leaves those out."""
+    """[(MeasureProgress, ChartFacts or None)]: a chart for each measure with a value; None for
+    one not measured yet (its findings are still shown). `measured_only` leaves those out.
+    The pictures are not drawn here: the page's <img> fetches each from chart_url."""
     language = language or get_language()
     found = []
     for row in rows:
         if row.points:
-            found.append((row, render(row, language=language, sessions_planned=plan.sessions_planned)))
+            src = chart_url(plan, row.measure)
+            found.append((row, facts(row, src, language=language, sessions_planned=plan.sessions_planned)))
         elif not measured_only:
             found.append((row, None))
     return found

@@ -45,6 +45,31 @@ def knowledge_base():
     return _cached["kb"]
 
 
+# Other apps' knowledge (the outcome measures and the documents' findings, plans' models) kept
+# the same way: built once per revision, by name. Their models bump the revision too.
+_derived = {}
+
+
+def kept_per_revision(name, build):
+    """`build()`, kept in this process until the knowledge base's revision moves: for data that
+    is knowledge (the same for every patient and user), never for a patient's own data."""
+    revision = current_revision()
+    found = _derived.get(name)
+    if found is None or found[0] != revision:
+        with _lock:
+            found = _derived.get(name)
+            if found is None or found[0] != revision:
+                found = _derived[name] = (revision, build())
+    return found[1]
+
+
+def forget_kept():
+    """Drop what kept_per_revision kept (the tests do between tests: a rolled-back transaction
+    brings an earlier revision number back, and the next test may move it to the same number
+    with other data behind it)."""
+    _derived.clear()
+
+
 def health_state():
     """/healthz's "knowledge" check: screenings cannot run without a consistent knowledge base."""
     try:

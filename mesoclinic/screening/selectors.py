@@ -99,10 +99,11 @@ def screening_standings(patients, now=None):
     """{patient id: ScreeningStanding} for a list page: one query, however many patients."""
     patients = {patient.pk: patient for patient in patients}
     newest = Screening.objects.filter(patient=OuterRef("patient")).order_by("-recorded_at", "-id").values("pk")[:1]
-    screenings = {
-        s.patient_id: s
-        for s in Screening.objects.filter(patient_id__in=patients, pk=Subquery(newest)).select_related("based_on")
-    }
+    # A list's standing reads the outcome, the dates and the date of birth answered: the
+    # findings, the decisions and the texts are the larger part of a row and stay unread.
+    unread = ("findings", "decisions", "evaluation", "goals", "previous_treatments", "notes")
+    rows = Screening.objects.filter(patient_id__in=patients, pk=Subquery(newest)).select_related("based_on")
+    screenings = {s.patient_id: s for s in rows.defer(*unread, *(f"based_on__{name}" for name in unread))}
     return {pk: standing_of(screenings.get(pk), patient, now) for pk, patient in patients.items()}
 
 

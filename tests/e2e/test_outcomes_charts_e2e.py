@@ -1,5 +1,5 @@
-"""The progress charts in a real browser: the SVG image loads under the strict CSP (img-src
-allows data:), styled, with no console error; screenshots at phone and desktop widths."""
+"""The progress charts in a real browser: each SVG picture loads from its own URL under the
+strict CSP, styled, with no console error; screenshots at phone and desktop widths."""
 
 import pytest
 from playwright.sync_api import expect
@@ -29,8 +29,15 @@ def test_the_plan_page_draws_the_progress_charts_under_the_csp(page, screenshot,
         charts = section.locator("img.progress-chart")
         expect(charts).to_have_count(3)  # elasticity, wrinkle depth, GAIS; satisfaction not measured
         charts.first.scroll_into_view_if_needed()
-        loaded = charts.evaluate_all("els => els.map(e => e.complete && e.naturalWidth)")
-        assert all(width > 0 for width in loaded), loaded
+        # Each picture is a request of its own (outcomes:chart): wait until every one has come.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#progress img.progress-chart')]"
+            ".every(e => e.complete && e.naturalWidth > 0)"
+        )
+        sources = charts.evaluate_all("els => els.map(e => new URL(e.src).pathname)")
+        assert sources == [
+            f"/plans/{plan.pk}/progress/{code}.svg" for code in ("skin_elasticity", "wrinkle_depth", "gais")
+        ]
         expect(charts.nth(1)).to_have_attribute(
             "alt",
             "Wrinkle depth: 300 µm at session 1, 280 µm at session 3 (\u22126.7%), 262 µm at session 4 (\u221212.7%); basaksehir-2025: \u221218% after 6 sessions, which from this baseline would be 246 µm; guide-2024: some studies found no benefit.",
@@ -42,5 +49,10 @@ def test_the_plan_page_draws_the_progress_charts_under_the_csp(page, screenshot,
         screenshot(f"plan-{width}")
     page.goto(patient.get_absolute_url())
     expect(page.locator("#progress img.progress-chart")).to_have_count(3)
+    page.locator("#progress").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#progress img.progress-chart')]"
+        ".every(e => e.complete && e.naturalWidth > 0)"
+    )
     screenshot("patient-1366")
     # The `page` fixture fails the test on any console error, a CSP violation included.

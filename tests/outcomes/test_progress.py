@@ -93,8 +93,28 @@ def test_queries_stay_the_same_for_one_plan_and_for_five(alice, room, django_ass
             first_day=clinic_today() - datetime.timedelta(days=30 + index),  # one course a day: no overlap
         )
         plans.append(plan)
-    with django_assert_num_queries(6):
+    progress_for_plans(plans[:1])  # the measures and findings: read once, kept per revision
+    # The revision, the sessions done, the measurements, the patients' scores.
+    with django_assert_num_queries(4):
         one = progress_for_plans(plans[:1])
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         five = progress_for_plans(plans)
     assert len(five) == 5 and one[plans[0].pk][0].points
+
+
+def test_a_change_to_a_measure_or_a_finding_is_seen_at_once(alice, room, django_assert_num_queries):
+    plan, _sessions = measured_course(alice, room, PatientFactory(), "hair_loss", [{"hair_diameter": "50"}])
+    assert plan_progress(plan)[0].measure.label == "Hair shaft diameter"
+    measure = OutcomeMeasure.objects.get(code="hair_diameter")
+    measure.label = "Hair diameter (trichoscopy)"
+    measure.save()  # as the admin saves it: the knowledge revision moves
+    with django_assert_num_queries(7):  # the measures and findings read again, with the revision
+        rows = plan_progress(plan)
+    assert rows[0].measure.label == "Hair diameter (trichoscopy)"
+    finding = ReportedOutcome.objects.filter(protocol_id=plan.protocol_id, measure_id="hair_diameter").first()
+    assert finding is not None and finding.code in {ref.reported.code for ref in rows[0].references}
+    finding.delete()
+    assert finding.code not in {ref.reported.code for ref in plan_progress(plan)[0].references}
+    # A protocol losing the measure (the many-to-many) is seen too.
+    plan.protocol.measures.remove(measure)
+    assert "hair_diameter" not in {row.measure.code for row in plan_progress(plan)}

@@ -2,11 +2,13 @@
 a chart per measure, its table, the documents' findings with the caveat; constant queries."""
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from mesoclinic.core.models import AuditEntry
 from mesoclinic.core.selectors import clinic_today
 from mesoclinic.outcomes.sections import progress_context
 from mesoclinic.plans import sections
@@ -20,19 +22,25 @@ SKIN = [
     {"skin_elasticity": "0.50", "wrinkle_depth": "255"},
 ]
 
-# The plan page with its sections (18 without any; the progress adds 6, the progress report's
-# card 1), and the practitioner's patient page. The progress itself is 6 queries
-# (outcomes.progress.progress_for_plans) whatever the sessions and plans; the charts are drawn
-# from memory.
-PLAN_PAGE_QUERIES = 25
-PATIENT_PAGE_QUERIES = 26
+# The plan page with its sections (18 without any; the progress adds 4, the progress report's
+# card 1), and the practitioner's patient page. The progress itself is 4 queries
+# (outcomes.progress.progress_for_plans: the knowledge revision its measures and findings are
+# kept by, the sessions, measurements and scores) whatever the sessions and plans; the charts'
+# pictures are drawn on requests of their own.
+PLAN_PAGE_QUERIES = 23
+PATIENT_PAGE_QUERIES = 24
 
 
 def test_the_plan_page_shows_a_chart_per_measured_measure_with_its_table_and_the_caveat(alice_client, alice, room):
     plan, _sessions = measured_course(alice, room, PatientFactory(), "skin_rejuvenation", SKIN)
     page = alice_client.get(plan.get_absolute_url()).content.decode()
     assert 'id="progress"' in page and ">Progress<" in page
-    assert page.count('<img class="progress-chart" src="data:image/svg+xml;base64,') == 2
+    # The pictures are drawn on requests of their own: each <img> names its plan and measure.
+    pictures = re.findall(r'<img class="progress-chart" src="([^"]+)"', page)
+    assert pictures == [
+        f"/plans/{plan.pk}/progress/skin_elasticity.svg",
+        f"/plans/{plan.pk}/progress/wrinkle_depth.svg",
+    ]
     assert 'alt="Skin elasticity: 0.40 R2 at session 1, 0.45 R2 at session 2 (+12.5%)' in page
     assert "Show as table" in page and "<td>0.50 R2</td><td>+25%</td>" in page.replace("\n", "")
     assert "Change since the baseline: +25%, an improvement." in page
@@ -43,6 +51,38 @@ def test_the_plan_page_shows_a_chart_per_measured_measure_with_its_table_and_the
     # Measures of the protocol not measured yet are named, with nothing drawn.
     assert "Not measured yet." in page
     assert "<script" not in page.split('id="progress"')[1].split("</section>")[0]
+
+
+def test_a_chart_picture_is_the_svg_of_the_plans_values_in_the_readers_language_and_is_audited(
+    alice_client, alice, room
+):
+    plan, _sessions = measured_course(alice, room, PatientFactory(), "skin_rejuvenation", SKIN)
+    before = AuditEntry.objects.count()
+    response = alice_client.get(f"/plans/{plan.pk}/progress/skin_elasticity.svg")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml; charset=utf-8"
+    assert "no-store" in response["Cache-Control"]  # health data: never kept by a shared cache
+    svg = response.content.decode()
+    assert svg.startswith("<svg") and "<script" not in svg
+    # The patient's values as the chart prints them, and the legend in English.
+    assert "This patient" in svg and "+25%" in svg and "baseline" in svg
+    assert AuditEntry.objects.count() == before + 1
+    entry = AuditEntry.objects.latest("pk")
+    assert entry.actor == alice and entry.additional_data["page"] == "progress chart"
+    alice.language = "tr"
+    alice.save(update_fields=["language"])
+    turkish = alice_client.get(f"/plans/{plan.pk}/progress/skin_elasticity.svg").content.decode()
+    assert "Bu hasta" in turkish and "+%25" in turkish
+
+
+def test_a_measure_not_measured_or_not_the_plans_has_no_chart_picture(alice_client, alice, room):
+    plan, _sessions = measured_course(alice, room, PatientFactory(), "skin_rejuvenation", [{"skin_elasticity": "0.4"}])
+    assert alice_client.get(f"/plans/{plan.pk}/progress/skin_elasticity.svg").status_code == 200
+    # Wrinkles are the protocol's but not measured; hair diameter is another protocol's.
+    assert alice_client.get(f"/plans/{plan.pk}/progress/wrinkle_depth.svg").status_code == 404
+    assert alice_client.get(f"/plans/{plan.pk}/progress/hair_diameter.svg").status_code == 404
+    assert alice_client.get(f"/plans/{plan.pk}/progress/no-such-measure.svg").status_code == 404
+    assert alice_client.get(f"/plans/{plan.pk + 1000}/progress/skin_elasticity.svg").status_code == 404
 
 
 def test_before_the_first_measurement_the_plan_page_says_the_first_values_are_the_baseline(alice_client, alice):
@@ -97,7 +137,7 @@ def test_the_plan_page_queries_do_not_grow_with_the_course(
     assert page.count("progress-chart") == 2
 
 
-def test_the_progress_section_costs_the_plan_page_six_queries(alice_client, alice, room, monkeypatch):
+def test_the_progress_section_costs_the_plan_page_four_queries(alice_client, alice, room, monkeypatch):
     plan, _sessions = measured_course(alice, room, PatientFactory(), "skin_rejuvenation", SKIN)
     alice_client.get(plan.get_absolute_url())
     with CaptureQueriesContext(connection) as with_section:
@@ -105,7 +145,7 @@ def test_the_progress_section_costs_the_plan_page_six_queries(alice_client, alic
     monkeypatch.delitem(sections._SECTIONS, "progress")
     with CaptureQueriesContext(connection) as without:
         alice_client.get(plan.get_absolute_url())
-    assert len(with_section) - len(without) == 6
+    assert len(with_section) - len(without) == 4
 
 
 def patient_with_plans(alice, room, count):

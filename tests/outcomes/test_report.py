@@ -204,9 +204,9 @@ def test_the_aligned_photo_pair_only_while_photo_consent_stands(course, alice):
 
 
 # The staff report page, whatever the number of sessions, measurements and scores: the session
-# and user, the plan, the access entry, the progress (6), the sessions done, the next booking,
+# and user, the plan, the access entry, the progress (4), the sessions done, the next booking,
 # the photo consent, the patient's channels and the messages.
-REPORT_QUERIES = 14
+REPORT_QUERIES = 12
 
 
 @pytest.mark.parametrize("sessions", [1, 6])

@@ -187,9 +187,10 @@ def test_each_patient_page_costs_the_same_for_no_questionnaire_and_for_five(
         assert client.get(url).status_code == 200
     _five_kinds(patient, sessions, alice)
     # The practitioner's page and the clinic admin's are pinned: 1 query for the questionnaires
-    # (and, on the practitioner's, 1 for the injection map: none charted here, and 4 for the
-    # plans' progress: outcomes.progress, its measures, findings and sessions done).
-    pinned = {"alice": 22, "sam": 11}[who]
+    # (and, on the practitioner's, 1 for the injection map: none charted here, and 2 for the
+    # plans' progress: the knowledge revision its measures and findings are kept by, and the
+    # sessions done).
+    pinned = {"alice": 20, "sam": 11}[who]
     assert len(none.captured_queries) == pinned, [q["sql"][:90] for q in none.captured_queries]
     with django_assert_num_queries(pinned):
         page = client.get(url).content.decode()

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 # entry; clinical status (screening, follow-ups, preparation's prescriber decisions and knowledge
 # revision); plans (with their progress and how many, and their areas); sessions (and their charts'
 # products and events); questionnaires; screenings; photos (consent; the photos with how many are hidden); sheets;
-# progress (measures, their protocols, reported outcomes, sessions, measurements, scores); the map.
-PATIENT_PAGE_QUERIES = 26
+# progress (the knowledge revision its measures and findings are kept by, sessions, measurements,
+# scores); the map.
+PATIENT_PAGE_QUERIES = 24
 # The clinic admin's share: no screenings, photos, sheets, progress or map.
 SCHEDULER_PAGE_QUERIES = 13
 # Session, user, patient, the newest screening, knowledge revision, evaluation items, audit entry.

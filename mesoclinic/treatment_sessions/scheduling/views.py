@@ -179,7 +179,10 @@ def to_book(request):
     chosen = {
         key: value.strftime("%H:%M") if key == "start_time" else str(value) for key, value in chosen.items() if value
     }
-    page = Paginator(plans_to_book(), PLANS_PER_PAGE).get_page(params.page(request))
+    # One query for the whole list of (plan, booked) pairs, paged here: the plans waiting are a
+    # few hundred at a chain's size (the clinic's current work, not its history), and counting
+    # them in a query of their own would cost as much as reading them.
+    page = Paginator(list(plans_to_book()), PLANS_PER_PAGE).get_page(params.page(request))
     page.object_list = plans_with_refusals(page.object_list)
     context = {"plans": page.object_list, "page": page, "params": chosen}
     return render(request, "treatment_sessions/scheduling/to_book.html", context)
